@@ -1,0 +1,3 @@
+"""deploy"""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""metadata"""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""operators"""
+
+from __future__ import annotations

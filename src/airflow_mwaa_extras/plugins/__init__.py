@@ -1,0 +1,3 @@
+"""plugins"""
+
+from __future__ import annotations

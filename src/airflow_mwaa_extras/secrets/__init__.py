@@ -1,0 +1,3 @@
+"""secrets"""
+
+from __future__ import annotations

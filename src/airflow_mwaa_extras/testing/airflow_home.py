@@ -1,0 +1,266 @@
+"""A throw-away AIRFLOW_HOME with a real, migrated metadata database.
+
+SQLite by default; PostgreSQL when a DSN such as ``postgresql://user@127.0.0.1:5433/postgres``
+is given, in which case a fresh database is created on that server for this home. Migrating a
+metadata DB takes 10 to 20 seconds, so the first migration of each Airflow version is kept as
+a template (a SQLite file in the user cache, or a PostgreSQL template database) and copied.
+
+Airflow reads its configuration at import time: use :attr:`AirflowHome.env` for subprocesses,
+or put it into ``os.environ`` before ``import airflow`` in the current process.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow_mwaa_extras.exceptions import MwaaExtrasError
+
+
+class AirflowHomeError(MwaaExtrasError):
+    """The local Airflow home could not be created or migrated."""
+
+
+def installed_airflow_version() -> str:
+    try:
+        return metadata.version("apache-airflow")
+    except metadata.PackageNotFoundError as err:
+        raise AirflowHomeError("Apache Airflow is not installed in this environment") from err
+
+
+@dataclass
+class AirflowHome:
+    """A local Airflow home: its folder, DB URL, and the environment that selects it."""
+
+    path: Path
+    sql_alchemy_conn: str
+    env: dict[str, str]
+    pg_admin_dsn: str | None = None
+    pg_database: str | None = None
+    _cleaned: bool = field(default=False, repr=False)
+
+    @property
+    def dags_folder(self) -> Path:
+        return Path(self.env["AIRFLOW__CORE__DAGS_FOLDER"])
+
+    @property
+    def plugins_folder(self) -> Path:
+        return Path(self.env["AIRFLOW__CORE__PLUGINS_FOLDER"])
+
+    def full_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``os.environ`` with this home's variables (and ``extra``) on top."""
+        merged = {**os.environ, **self.env}
+        if extra:
+            merged.update(extra)
+        return merged
+
+    def airflow(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 300,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real ``airflow`` CLI of this interpreter in this home."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.full_env(extra_env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AirflowHomeError(
+                f"airflow {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}"
+            )
+        return proc
+
+    def cleanup(self) -> None:
+        """Drop the PostgreSQL database (if any) and delete the folder."""
+        if self._cleaned:
+            return
+        self._cleaned = True
+        if self.pg_admin_dsn and self.pg_database:
+            _pg_drop_database(self.pg_admin_dsn, self.pg_database)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def base_env(
+    home: Path,
+    sql_alchemy_conn: str,
+    dags_folder: Path,
+    plugins_folder: Path,
+) -> dict[str, str]:
+    """The configuration every local home gets: close to MWAA's, quiet, and self-contained."""
+    secret = secrets.token_hex(16)
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # MWAA requires this for plugins that act at import time (timezone, env vars).
+        "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+        "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False",
+        "AIRFLOW__WEBSERVER__SECRET_KEY": secret,
+        "AIRFLOW__API__SECRET_KEY": secret,
+        "AIRFLOW__API_AUTH__JWT_SECRET": secret,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY": str(home / "logs" / "scheduler"),
+    }
+
+
+def create_airflow_home(
+    path: Path | str,
+    *,
+    dags_folder: Path | str | None = None,
+    plugins_folder: Path | str | None = None,
+    pg_dsn: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    migrate: bool = True,
+) -> AirflowHome:
+    """Create (and by default migrate) an Airflow home in ``path``."""
+    home = Path(path).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    dags = Path(dags_folder).resolve() if dags_folder else home / "dags"
+    plugins = Path(plugins_folder).resolve() if plugins_folder else home / "plugins"
+    dags.mkdir(parents=True, exist_ok=True)
+    plugins.mkdir(parents=True, exist_ok=True)
+
+    pg_database = None
+    if pg_dsn:
+        pg_database = f"mwaa_extras_{uuid.uuid4().hex[:12]}"
+        conn_url = _sqlalchemy_url(pg_dsn, pg_database)
+    else:
+        conn_url = f"sqlite:///{home / 'airflow.db'}"
+
+    env = base_env(home, conn_url, dags, plugins)
+    if extra_env:
+        env.update(extra_env)
+    result = AirflowHome(
+        path=home, sql_alchemy_conn=conn_url, env=env, pg_admin_dsn=pg_dsn, pg_database=pg_database
+    )
+    if migrate:
+        if pg_dsn and pg_database:
+            _pg_create_from_template(result, pg_dsn, pg_database)
+        else:
+            _sqlite_from_template(result)
+    return result
+
+
+@contextlib.contextmanager
+def airflow_home(path: Path | str, **kwargs: object) -> Iterator[AirflowHome]:
+    """:func:`create_airflow_home` for the duration of a block, cleaned up afterwards."""
+    home = create_airflow_home(path, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield home
+    finally:
+        home.cleanup()
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+
+def _cache_dir() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = root / "airflow-mwaa-extras"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sqlite_from_template(home: AirflowHome) -> None:
+    target = home.path / "airflow.db"
+    template = _cache_dir() / f"metadb-sqlite-airflow-{installed_airflow_version()}.db"
+    with _file_lock(template.with_suffix(".lock")):
+        if not template.exists():
+            home.airflow("db", "migrate")
+            tmp = template.with_suffix(".tmp")
+            shutil.copyfile(target, tmp)
+            tmp.replace(template)
+            return
+    shutil.copyfile(template, target)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+def _sqlalchemy_url(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
+        raise AirflowHomeError(f"expected a postgresql:// DSN, got scheme {parts.scheme!r}")
+    return urlunsplit(("postgresql+psycopg2", parts.netloc, f"/{database}", parts.query, ""))
+
+
+def _pg_connect(dsn: str):  # type: ignore[no-untyped-def]
+    import psycopg2
+
+    parts = urlsplit(dsn)
+    plain = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+    conn = psycopg2.connect(plain)
+    conn.autocommit = True
+    return conn
+
+
+def _pg_create_from_template(home: AirflowHome, dsn: str, database: str) -> None:
+    version_slug = re.sub(r"[^0-9a-z]+", "_", installed_airflow_version().lower())
+    template = f"mwaa_extras_tpl_{version_slug}"
+    conn = _pg_connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            # One process at a time may build the template; the others wait for it.
+            cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (template,))
+            try:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{template}"')
+                    tpl_env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(dsn, template)}
+                    try:
+                        home.airflow("db", "migrate", extra_env=tpl_env)
+                    except AirflowHomeError:
+                        cur.execute(f'DROP DATABASE IF EXISTS "{template}"')
+                        raise
+                cur.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+            finally:
+                cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (template,))
+    finally:
+        conn.close()
+
+
+def _pg_drop_database(dsn: str, database: str) -> None:
+    conn = _pg_connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{database}"')
+    finally:
+        conn.close()

@@ -1,0 +1,34 @@
+"""The demo runs end to end as a user runs it: the console script, a fresh local stack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_mwaa_extras.demo.runner import discover_steps
+
+
+@pytest.mark.slow
+def test_demo_runs_every_step_and_cleans_up(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    env["TMPDIR"] = str(tmp_path)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "mwaa-extras"), "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    steps = discover_steps()
+    for step in steps:
+        assert step.TITLE in proc.stdout
+    assert f"{len(steps)} of {len(steps)} steps succeeded" in proc.stdout
+    assert "FAILED" not in proc.stdout
+    # It cleaned up after itself: nothing left in its temporary folder.
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("mwaa-extras-demo-")] == []
