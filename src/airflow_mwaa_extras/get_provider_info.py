@@ -30,4 +30,50 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["aws"],
             }
         ],
+        # Our own configuration section: [mwaa_extras] in airflow.cfg, or AIRFLOW__MWAA_EXTRAS__*.
+        "config": {
+            "mwaa_extras": {
+                "description": "Options of the airflow-mwaa-extras plugins.",
+                "options": {
+                    "timezone": {
+                        "description": "IANA time zone (e.g. America/Los_Angeles) the timezone plugin sets as TZ "
+                        "for every Airflow process, so log timestamps follow it. Empty: no change.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "America/Los_Angeles",
+                        "default": "",
+                    },
+                    "env_vars_file": {
+                        "description": "A JSON or INI file (relative paths are read from the plugins folder) "
+                        "with the variables the environment-variables plugin sets, prepends or appends.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "env_vars.json",
+                        "default": "",
+                    },
+                    "env_vars": {
+                        "description": "The same as env_vars_file, inline as JSON.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": '{"set": {"ORACLE_HOME": "/usr/local/airflow/plugins/instantclient"}}',
+                        "default": "",
+                    },
+                    "task_metrics_enabled": {
+                        "description": "Publish one CloudWatch datum set per finished task instance "
+                        "(the task metrics listener plugin).",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    },
+                    "task_metrics_namespace": {
+                        "description": "CloudWatch namespace of the task metrics.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "MWAA-Custom",
+                        "default": "MWAA-Custom",
+                    },
+                },
+            }
+        },
     }
