@@ -67,6 +67,7 @@ _MOVED: dict[str, tuple[str, str]] = {
     "BaseTrigger": ("airflow.triggers.base", "airflow.triggers.base"),
     "TriggerEvent": ("airflow.triggers.base", "airflow.triggers.base"),
     "AirflowPlugin": ("airflow.plugins_manager", "airflow.plugins_manager"),
+    "CronTriggerTimetable": ("airflow.sdk", "airflow.timetables.trigger"),
 }
 
 
@@ -119,6 +120,7 @@ if TYPE_CHECKING:  # what type checkers see; the real names come from __getattr_
     from airflow.operators.python import get_current_context as get_current_context
     from airflow.plugins_manager import AirflowPlugin as AirflowPlugin
     from airflow.sensors.base import BaseSensorOperator as BaseSensorOperator
+    from airflow.timetables.trigger import CronTriggerTimetable as CronTriggerTimetable
     from airflow.triggers.base import BaseTrigger as BaseTrigger
     from airflow.triggers.base import TriggerEvent as TriggerEvent
     from airflow.utils.context import Context as Context

@@ -1,0 +1,48 @@
+"""``mwaa-extras doctor DIR``: every deployment check over a local MWAA project folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "doctor",
+        help="check an MWAA project folder before deploying it",
+        description="Check dags/ (import errors, duplicate DAG ids, queue settings; parsed in a "
+        "subprocess with the project's Airflow), plugins/ or plugins.zip, requirements.txt, "
+        "startup.sh and airflow_configuration_options.json. Exits 1 when any error is found.",
+    )
+    parser.add_argument("directory", type=Path, metavar="DIR")
+    parser.add_argument("--airflow-version", help="MWAA Airflow version (default: the installed Airflow)")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter with the project's Airflow, used to parse dags/ (default: this one)",
+    )
+    parser.add_argument(
+        "--resolve", action="store_true", help="also dry-run the resolver on requirements.txt"
+    )
+    parser.add_argument("--no-dags", action="store_true", help="do not parse the DAG folder")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for the DAG parse / resolver")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(func=_doctor)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from airflow_mwaa_extras.deploy.doctor import DoctorOptions, run_doctor
+    from airflow_mwaa_extras.deploy.requirements import default_airflow_version
+
+    options = DoctorOptions(
+        airflow_version=default_airflow_version(args.airflow_version),
+        python=args.python,
+        resolve=args.resolve,
+        parse_dags=not args.no_dags,
+        timeout=args.timeout,
+    )
+    report = run_doctor(args.directory, options)
+    print(report.render(args.format))
+    return report.exit_code

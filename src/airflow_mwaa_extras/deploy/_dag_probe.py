@@ -1,0 +1,67 @@
+"""Parse a DAG folder with the Airflow of *this* interpreter and print JSON (run as a script).
+
+``mwaa-extras doctor`` runs this file with the project's Python (``--python``), which may not
+have airflow-mwaa-extras installed: so it imports nothing from the package. The caller sets
+AIRFLOW_HOME, the dags and plugins folders and the project's configuration options.
+Prints ``{"airflow_version", "import_errors": {file: message}, "dags": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+
+def _dagbag_class() -> type:
+    # A standalone script cannot use version_compat: the DagBag moved in Airflow 3.
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:
+        from airflow.models.dagbag import DagBag
+    return DagBag  # type: ignore[no-any-return]
+
+
+def main(dags_folder: str) -> int:
+    warnings.simplefilter("ignore")
+    import airflow
+
+    # Safe mode and examples follow the configuration, as on MWAA (the caller turns examples off).
+    bag = _dagbag_class()(dag_folder=dags_folder)
+    root = Path(dags_folder).resolve()
+
+    def rel(path: str) -> str:
+        p = Path(path)
+        if not p.is_absolute():
+            return p.as_posix()
+        try:
+            return p.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return str(p)
+
+    dags = []
+    for dag_id, dag in sorted(bag.dags.items()):
+        default_args = getattr(dag, "default_args", None) or {}
+        dags.append(
+            {
+                "dag_id": dag_id,
+                "file": rel(dag.fileloc),
+                "default_args_queue": default_args.get("queue"),
+                "task_queues": {t.task_id: t.queue for t in dag.tasks},
+            }
+        )
+    # Messages name files by absolute path; the report shows them relative to dags/.
+    errors = {
+        rel(str(path)): str(message).replace(f"{root}/", "") for path, message in bag.import_errors.items()
+    }
+    from airflow.configuration import conf
+
+    default_queue = conf.get("operators", "default_queue", fallback="default")
+    payload = {"airflow_version": airflow.__version__, "default_queue": default_queue}
+    print(json.dumps({**payload, "import_errors": errors, "dags": dags}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

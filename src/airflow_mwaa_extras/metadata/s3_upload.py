@@ -1,0 +1,167 @@
+"""Stream bytes to one S3 object with multipart upload: memory stays at about one part.
+
+The writer hashes what it uploads (SHA-256 of the stored bytes, after gzip) and counts bytes,
+so the manifest can name both without reading the object back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_mwaa_extras.exceptions import MwaaExtrasError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+
+
+class S3UploadError(MwaaExtrasError):
+    """An object could not be written to S3."""
+
+
+@dataclass(frozen=True)
+class UploadedObject:
+    bucket: str
+    key: str
+    bytes: int
+    sha256: str
+
+
+class MultipartUploadWriter:
+    """A binary file-like sink that uploads to ``s3://bucket/key`` in parts.
+
+    Use as a context manager: a clean exit completes the upload, an exception aborts it, so a
+    failed export never leaves a partial object behind.
+
+    :param s3_client: a boto3 S3 client.
+    :param bucket: the bucket.
+    :param key: the object key.
+    :param part_size: bytes per part (at least 5 MiB, S3's minimum).
+    :param gzip: compress the stream (gzip format) before upload.
+    :param content_type: the object's Content-Type.
+    """
+
+    def __init__(
+        self,
+        s3_client: Any,
+        bucket: str,
+        key: str,
+        *,
+        part_size: int = DEFAULT_PART_SIZE,
+        gzip: bool = False,
+        content_type: str = "text/csv",
+    ) -> None:
+        if part_size < MIN_PART_SIZE:
+            raise S3UploadError(f"part_size must be at least {MIN_PART_SIZE} bytes, got {part_size}")
+        self._s3 = s3_client
+        self.bucket = bucket
+        self.key = key
+        self._part_size = part_size
+        self._content_type = content_type
+        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._parts: list[dict[str, Any]] = []
+        self._sha = hashlib.sha256()
+        self._size = 0
+        self._upload_id: str | None = None
+        self.result: UploadedObject | None = None
+
+    def __enter__(self) -> MultipartUploadWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, data: bytes | str) -> int:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        n = len(data)
+        if self._compressor is not None:
+            data = self._compressor.compress(data)
+            if not data:
+                return n
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= self._part_size:
+            self._flush_part()
+        return n
+
+    def _flush_part(self) -> None:
+        body = b"".join(self._pending)
+        self._pending = []
+        self._pending_size = 0
+        self._sha.update(body)
+        self._size += len(body)
+        try:
+            if self._upload_id is None:
+                created = self._s3.create_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, ContentType=self._content_type
+                )
+                self._upload_id = created["UploadId"]
+            number = len(self._parts) + 1
+            part = self._s3.upload_part(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=body
+            )
+        except Exception as err:
+            raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from err
+        self._parts.append({"PartNumber": number, "ETag": part["ETag"]})
+
+    def close(self) -> UploadedObject:
+        """Upload what is left and complete the upload (a single PUT for a small object)."""
+        if self.result is not None:
+            return self.result
+        if self._compressor is not None:
+            tail = self._compressor.flush()
+            self._pending.append(tail)
+            self._pending_size += len(tail)
+        try:
+            if self._upload_id is None:
+                body = b"".join(self._pending)
+                self._pending = []
+                self._sha.update(body)
+                self._size += len(body)
+                self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType=self._content_type)
+            else:
+                if self._pending_size:
+                    self._flush_part()
+                self._s3.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+        except S3UploadError:
+            self.abort()
+            raise
+        except Exception as err:
+            self.abort()
+            raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from err
+        self.result = UploadedObject(self.bucket, self.key, self._size, self._sha.hexdigest())
+        return self.result
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            try:
+                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            except Exception:  # noqa: BLE001 - the original error matters more than this one
+                pass
+            self._upload_id = None
+
+
+def _reason(err: Exception) -> str:
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+    return str(err) or type(err).__name__

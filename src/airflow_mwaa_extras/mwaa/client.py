@@ -1,0 +1,540 @@
+"""Run Airflow CLI commands in an MWAA environment: CLI token, ``POST /aws_mwaa/cli``, decoding.
+
+The protocol (MWAA user guide): ``CreateCliToken(Name=...)`` returns a token valid for 60 seconds
+and the web server host name; ``POST https://{host}/aws_mwaa/cli`` with ``Authorization: Bearer
+{token}`` and the command line as a ``text/plain`` body answers ``{"stdout": b64, "stderr": b64}``.
+The web server runs about four CLI commands at a time and answers 503 beyond that.
+
+What this client adds to the guide's snippets:
+
+- a token is reused only while it has more than ``token_margin`` seconds left, so no request
+  carries an expired token; a 401/403 refreshes it once;
+- commands to one environment pass through a process-wide semaphore (default 1, at most 4), so
+  a worker never overloads the endpoint;
+- 503, other 5xx and connection failures are retried with exponential backoff and jitter, a
+  bounded number of times; every call has a timeout;
+- every failure is one :mod:`~airflow_mwaa_extras.mwaa.errors` exception with a one-line cause.
+
+No Airflow import: the same code serves hooks, ``mwaa-extras`` and AWS Lambda (stdlib
+``http.client`` instead of ``requests``, which the Lambda runtime lacks).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import ipaddress
+import json
+import os
+import random
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.errors import (
+    MwaaAccessDeniedError,
+    MwaaCliError,
+    MwaaEnvironmentNotFoundError,
+    MwaaError,
+    MwaaProtocolError,
+    MwaaThrottledError,
+    MwaaUnreachableError,
+    command_head,
+)
+
+CLI_PATH = "/aws_mwaa/cli"
+LOGIN_PATH = "/aws_mwaa/aws-console-sso"
+TOKEN_LIFETIME_SECONDS = 60.0
+MAX_CONCURRENCY = 4  # what MWAA's web server runs at a time
+
+_ACCESS_DENIED_CODES = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+}
+_THROTTLED_CODES = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """The decoded outcome of one remote Airflow CLI command.
+
+    :param command: the command line that ran (secret values shown as ``***``)
+    :param stdout: decoded standard output
+    :param stderr: decoded standard error
+    :param attempts: HTTP requests it took (retries included)
+    """
+
+    command: str
+    stdout: str
+    stderr: str
+    attempts: int = 1
+
+    @property
+    def failed(self) -> bool:
+        """Whether the output says the command failed (see :func:`looks_failed`)."""
+        return looks_failed(self.stderr)
+
+
+@dataclass
+class ClientStats:
+    """Counters for one client: what it cost to run the commands so far."""
+
+    commands: int = 0
+    token_calls: int = 0
+    http_requests: int = 0
+    http_503: int = 0
+    http_401_403: int = 0
+    retries: int = 0
+    #: the oldest token age (seconds since it was requested) at the moment a request was sent
+    max_token_age_at_send: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **increments: float) -> None:
+        with self._lock:
+            for name, value in increments.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+
+@dataclass
+class _Token:
+    value: str
+    hostname: str
+    requested_at: float  # time.monotonic() before the CreateCliToken call
+
+
+# Commands to one environment share a semaphore across every client in the process.
+_SEMAPHORES: dict[tuple[str, str, int], threading.BoundedSemaphore] = {}
+_SEMAPHORES_LOCK = threading.Lock()
+
+
+def _environment_semaphore(key: tuple[str, str, int]) -> threading.BoundedSemaphore:
+    with _SEMAPHORES_LOCK:
+        semaphore = _SEMAPHORES.get(key)
+        if semaphore is None:
+            semaphore = _SEMAPHORES[key] = threading.BoundedSemaphore(key[2])
+        return semaphore
+
+
+def is_loopback_host(host: str) -> bool:
+    """``127.0.0.1``, ``::1`` and ``localhost`` (with or without a port) are loopback."""
+    name = host
+    if name.startswith("["):  # [::1]:8080
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def web_server_base_url(hostname: str) -> str:
+    """``https://{hostname}``; plain ``http`` only for a loopback host (the local stand-in).
+
+    :raises MwaaProtocolError: for an ``http://`` URL to a host that is not loopback
+    """
+    if "://" in hostname:
+        parts = urlsplit(hostname)
+        scheme, netloc = parts.scheme.lower(), parts.netloc
+    else:
+        scheme, netloc = ("http" if is_loopback_host(hostname) else "https"), hostname
+    if not netloc:
+        raise MwaaProtocolError(f"the web server host name {hostname!r} is empty or malformed")
+    if scheme == "http" and not is_loopback_host(netloc):
+        raise MwaaProtocolError(f"refusing plain http to {netloc}: only loopback hosts may use http")
+    if scheme not in ("http", "https"):
+        raise MwaaProtocolError(f"unsupported scheme {scheme!r} for the web server")
+    return f"{scheme}://{netloc}"
+
+
+# Lines a successful Airflow command may still write to stderr: log records below ERROR,
+# Python warnings (and the source line printed under them), and blank lines.
+_HARMLESS_STDERR = re.compile(
+    r"^\s*$"
+    r"|^\[[^\]]+\]\s+\{[^}]+\}\s+(DEBUG|INFO|WARNING)\b"
+    r"|^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+(\[[^\]]+\]\s+)?\{?[^ ]*\}?\s*(DEBUG|INFO|WARNING)\b"
+    r"|^\S+:\d+:? \w*Warning\b"
+    r"|^\s+\S.*$"  # indented continuation (the source line under a warning)
+)
+
+
+def looks_failed(stderr: str) -> bool:
+    """Whether remote stderr says the command failed.
+
+    MWAA's answer carries no exit code. A failed Airflow command leaves a traceback, an
+    argparse ``error:``, or a ``SystemExit`` message on stderr; a successful one leaves at most
+    log records below ERROR and Python warnings, which are ignored here.
+    """
+    if "Traceback (most recent call last)" in stderr:
+        return True
+    return any(not _HARMLESS_STDERR.match(line) for line in stderr.splitlines())
+
+
+def _decode_field(payload: dict[str, Any], name: str) -> str:
+    value = payload.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MwaaProtocolError(f"the CLI endpoint's {name} is not a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise MwaaProtocolError(f"the CLI endpoint's {name} is not valid base64") from None
+    return raw.decode("utf-8", errors="replace")
+
+
+def decode_cli_response(body: bytes) -> tuple[str, str]:
+    """``{"stdout": b64, "stderr": b64}`` -> ``(stdout, stderr)``.
+
+    :raises MwaaProtocolError: when the body is not that JSON document
+    """
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        snippet = body[:80].decode("utf-8", errors="replace").strip()
+        raise MwaaProtocolError(f"the CLI endpoint answered something that is not JSON: {snippet!r}") from None
+    if not isinstance(payload, dict) or not ({"stdout", "stderr"} & payload.keys()):
+        raise MwaaProtocolError("the CLI endpoint's JSON has neither stdout nor stderr")
+    return _decode_field(payload, "stdout"), _decode_field(payload, "stderr")
+
+
+class MwaaEnvironmentClient:
+    """Run Airflow CLI commands in one MWAA environment.
+
+    :param environment_name: the MWAA environment name
+    :param mwaa_client: a boto3 ``mwaa`` client; created lazily from region/endpoint when None
+    :param region_name: AWS region (default: boto3's configuration)
+    :param endpoint_url: MWAA API endpoint (default: boto3's; ``AWS_ENDPOINT_URL_MWAA`` is honoured)
+    :param max_concurrency: commands this process sends to the environment at a time (1 to 4)
+    :param timeout: seconds to wait for the web server to answer one command
+    :param max_attempts: HTTP attempts per command for 503/5xx/connection failures
+    :param airflow_version: the environment's Airflow version; when None it is read once with
+        GetEnvironment (needs ``airflow:GetEnvironment``)
+    :param token_lifetime: how long MWAA honours a CLI token (60 seconds)
+    :param token_margin: a token is reused only with more than this many seconds left
+    :param backoff_base: first retry delay in seconds (doubles each retry, with jitter)
+    :param backoff_max: the longest retry delay
+    """
+
+    def __init__(
+        self,
+        environment_name: str,
+        *,
+        mwaa_client: Any = None,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        max_concurrency: int = 1,
+        timeout: float = 120.0,
+        max_attempts: int = 5,
+        airflow_version: str | None = None,
+        token_lifetime: float = TOKEN_LIFETIME_SECONDS,
+        token_margin: float = 15.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 10.0,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if not environment_name or not isinstance(environment_name, str):
+            raise UsageError("an MWAA environment name is needed")
+        if not 1 <= int(max_concurrency) <= MAX_CONCURRENCY:
+            raise UsageError(f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, got {max_concurrency}")
+        if int(max_attempts) < 1:
+            raise UsageError(f"max_attempts must be at least 1, got {max_attempts}")
+        if not 0 <= token_margin < token_lifetime:
+            raise UsageError("token_margin must be at least 0 and below token_lifetime")
+        self.environment_name = environment_name
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or None
+        self.max_concurrency = int(max_concurrency)
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.max_attempts = int(max_attempts)
+        self.token_lifetime = float(token_lifetime)
+        self.token_margin = float(token_margin)
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+        self.stats = ClientStats()
+        self._mwaa_client = mwaa_client
+        self._airflow_version = airflow_version
+        self._environment: dict[str, Any] | None = None
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+        where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION", "")
+        self._semaphore = _environment_semaphore((where, environment_name, self.max_concurrency))
+
+    def __repr__(self) -> str:
+        return f"MwaaEnvironmentClient({self.environment_name!r})"
+
+    # --- the MWAA API --------------------------------------------------------------------
+
+    @property
+    def mwaa_client(self) -> Any:
+        """The boto3 ``mwaa`` client (shared with InvokeRestApi callers)."""
+        if self._mwaa_client is None:
+            self._mwaa_client = create_mwaa_client(
+                region_name=self.region_name,
+                endpoint_url=self.endpoint_url,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.timeout,
+            )
+        return self._mwaa_client
+
+    def get_environment(self) -> dict[str, Any]:
+        """GetEnvironment's ``Environment`` (cached after the first call)."""
+        if self._environment is None:
+            response = self._call_api("GetEnvironment", self.mwaa_client.get_environment, Name=self.environment_name)
+            self._environment = dict(response.get("Environment") or {})
+        return self._environment
+
+    @property
+    def airflow_version(self) -> str:
+        """The environment's Airflow version (given, or GetEnvironment's ``AirflowVersion``)."""
+        if self._airflow_version is None:
+            version = self.get_environment().get("AirflowVersion")
+            if not version:
+                raise MwaaProtocolError(f"GetEnvironment for {self.environment_name} has no AirflowVersion")
+            self._airflow_version = str(version)
+        return self._airflow_version
+
+    def web_login_url(self) -> str:
+        """A one-time URL that logs into the Airflow UI (valid for 60 seconds)."""
+        response = self._call_api(
+            "CreateWebLoginToken", self.mwaa_client.create_web_login_token, Name=self.environment_name
+        )
+        token, hostname = response.get("WebToken"), response.get("WebServerHostname")
+        if not token or not hostname:
+            raise MwaaProtocolError("CreateWebLoginToken answered without WebToken or WebServerHostname")
+        return f"{web_server_base_url(hostname)}{LOGIN_PATH}?login=true#{token}"
+
+    def _call_api(self, operation: str, method: Any, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            NoRegionError,
+            ReadTimeoutError,
+        )
+
+        try:
+            return dict(method(**kwargs))
+        except ClientError as err:
+            raise _client_error(err, operation, self.environment_name) from None
+        except NoCredentialsError:
+            raise MwaaAccessDeniedError(f"{operation}: no AWS credentials found") from None
+        except NoRegionError:
+            raise UsageError(f"{operation}: no AWS region configured (set region_name or AWS_DEFAULT_REGION)") from None
+        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as err:
+            raise MwaaUnreachableError(f"{operation}: cannot reach the MWAA API: {err}") from None
+        except BotoCoreError as err:
+            raise MwaaError(f"{operation} failed: {err}") from None
+
+    # --- tokens --------------------------------------------------------------------------
+
+    def _fresh_token(self) -> _Token:
+        """A token with more than ``token_margin`` seconds left; a new one only when needed."""
+        with self._token_lock:
+            token = self._token
+            if token is not None and time.monotonic() - token.requested_at < self.token_lifetime - self.token_margin:
+                return token
+            requested_at = time.monotonic()
+            self.stats.add(token_calls=1)
+            response = self._call_api("CreateCliToken", self.mwaa_client.create_cli_token, Name=self.environment_name)
+            value, hostname = response.get("CliToken"), response.get("WebServerHostname")
+            if not value or not hostname:
+                raise MwaaProtocolError("CreateCliToken answered without CliToken or WebServerHostname")
+            self._token = _Token(str(value), str(hostname), requested_at)
+            return self._token
+
+    def _drop_token(self, token: _Token) -> None:
+        with self._token_lock:
+            if self._token is token:
+                self._token = None
+
+    # --- commands ------------------------------------------------------------------------
+
+    def run(
+        self,
+        command: commands.AirflowCommand | str | Sequence[str],
+        *,
+        check: bool = True,
+    ) -> CliResult:
+        """Run one Airflow CLI command in the environment and return its decoded output.
+
+        The command is checked against what MWAA accepts for the environment's Airflow
+        version before any token is requested.
+
+        :param command: an :class:`~airflow_mwaa_extras.mwaa.commands.AirflowCommand` (from the
+            builders), or a command line / argument vector as a user typed it
+        :param check: raise :class:`MwaaCliError` when the output says the command failed
+        :raises UnsupportedCommandError: MWAA does not run this command for that version
+        :raises MwaaCliError: the command ran and failed (``.stderr`` holds its error output)
+        """
+        cmd = command if isinstance(command, commands.AirflowCommand) else commands.raw(command)
+        commands.check_supported(cmd, self.airflow_version)
+        line = cmd.to_shell()
+        shown = cmd.display()
+        stdout, stderr, attempts = self._send(line, shown)
+        self.stats.add(commands=1)
+        result = CliResult(command=shown, stdout=stdout, stderr=stderr, attempts=attempts)
+        if check and result.failed:
+            raise MwaaCliError(shown, stderr, stdout, self.environment_name)
+        return result
+
+    def _send(self, line: str, shown: str) -> tuple[str, str, int]:
+        refreshed = False
+        retries = 0
+        attempts = 0
+        last_problem = ""
+        while True:
+            token = self._fresh_token()
+            attempts += 1
+            with self._semaphore:
+                age = time.monotonic() - token.requested_at
+                with self.stats._lock:
+                    self.stats.max_token_age_at_send = max(self.stats.max_token_age_at_send, age)
+                self.stats.add(http_requests=1)
+                status, body, problem = self._post(token, line, shown)
+            if status == 200:
+                return (*decode_cli_response(body), attempts)
+            if status in (401, 403):
+                self.stats.add(http_401_403=1)
+                self._drop_token(token)
+                if refreshed:
+                    raise MwaaAccessDeniedError(
+                        f"the web server of {self.environment_name} refused a fresh CLI token (HTTP {status})"
+                    )
+                refreshed = True
+                continue
+            if status == 503:
+                self.stats.add(http_503=1)
+            retryable = status is None or status == 503 or status == 429 or status >= 500
+            if not retryable:
+                snippet = body[:200].decode("utf-8", errors="replace").strip()
+                raise MwaaProtocolError(
+                    f"the CLI endpoint of {self.environment_name} answered HTTP {status} to "
+                    f"{command_head(shown)}: {snippet}"
+                )
+            last_problem = problem or f"HTTP {status}"
+            if retries + 1 >= self.max_attempts:
+                break
+            retries += 1
+            self.stats.add(retries=1)
+            time.sleep(self._backoff(retries))
+        if last_problem.startswith("HTTP 503") or last_problem.startswith("HTTP 429"):
+            raise MwaaThrottledError(
+                f"{self.environment_name} stayed busy ({last_problem}) after {attempts} attempts "
+                f"to run {command_head(shown)}"
+            )
+        raise MwaaUnreachableError(
+            f"cannot run {command_head(shown)} in {self.environment_name} after {attempts} attempts: {last_problem}"
+        )
+
+    def _backoff(self, retry: int) -> float:
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (retry - 1)))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # equal jitter
+
+    def _post(self, token: _Token, line: str, shown: str) -> tuple[int | None, bytes, str]:
+        """One POST; ``(None, b"", why)`` when no answer came before the request was sent."""
+        base = web_server_base_url(token.hostname)
+        parts = urlsplit(base)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                parts.netloc, timeout=self.connect_timeout, context=ssl.create_default_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.netloc, timeout=self.connect_timeout)
+        try:
+            try:
+                conn.connect()
+            except OSError as err:
+                # Nothing was sent: safe to retry.
+                return None, b"", f"cannot connect to {parts.netloc}: {err}"
+            if conn.sock is not None:
+                conn.sock.settimeout(self.timeout)
+            try:
+                conn.request(
+                    "POST",
+                    CLI_PATH,
+                    body=line.encode("utf-8"),
+                    headers={"Authorization": f"Bearer {token.value}", "Content-Type": "text/plain"},
+                )
+                response = conn.getresponse()
+                return response.status, response.read(), ""
+            except (TimeoutError, socket.timeout):
+                # The command may have started: retrying could run it twice.
+                raise MwaaUnreachableError(
+                    f"{self.environment_name} did not answer {command_head(shown)} within {self.timeout:.0f} s; "
+                    "it may still have run"
+                ) from None
+            except (OSError, http.client.HTTPException) as err:
+                raise MwaaUnreachableError(
+                    f"the connection to {parts.netloc} broke while running {command_head(shown)}: {err}; "
+                    "it may still have run"
+                ) from None
+        finally:
+            conn.close()
+
+
+def _client_error(err: Any, operation: str, environment: str) -> MwaaError:
+    error = err.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")).strip() or code
+    if code == "ResourceNotFoundException" or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+        return MwaaEnvironmentNotFoundError(f"no MWAA environment named {environment!r} ({operation}: {message})")
+    if code in _ACCESS_DENIED_CODES:
+        return MwaaAccessDeniedError(f"{operation} on {environment} was denied: {message}")
+    if code in _THROTTLED_CODES:
+        return MwaaThrottledError(f"{operation} on {environment} was throttled: {message}")
+    return MwaaError(f"{operation} on {environment} failed ({code}): {message}")
+
+
+def create_mwaa_client(
+    *,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+    session: Any = None,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+) -> Any:
+    """A boto3 ``mwaa`` client with timeouts and standard retries.
+
+    For a loopback endpoint (the local stand-in) botocore must not prepend the ``env.`` /
+    ``api.`` host prefixes of the MWAA API model (``env.127.0.0.1`` does not resolve).
+
+    :param session: a boto3 Session (e.g. from an Airflow hook); a default one when None
+    """
+    import boto3
+    from botocore.config import Config
+
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or os.environ.get("AWS_ENDPOINT_URL")
+    loopback = bool(endpoint) and is_loopback_host(urlsplit(endpoint).netloc)
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"max_attempts": 5, "mode": "standard"},
+        inject_host_prefix=not loopback,
+    )
+    session = session or boto3.session.Session()
+    return session.client("mwaa", region_name=region_name, endpoint_url=endpoint_url, config=config)

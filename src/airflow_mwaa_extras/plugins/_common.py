@@ -1,0 +1,60 @@
+"""What the three plugins share: reading ``[mwaa_extras]`` options, one error type, say-once logging.
+
+Stdlib only at module level: plugins load in every scheduler, worker and webserver process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from airflow_mwaa_extras.exceptions import MwaaExtrasError
+
+SECTION = "mwaa_extras"
+
+_said: set[str] = set()
+
+
+class PluginConfigError(MwaaExtrasError):
+    """A ``[mwaa_extras]`` option holds a value a plugin cannot use.
+
+    Raised from ``on_load``: Airflow then records it as a plugin import error (shown by the UI)
+    and carries on without the plugin, so a typo never stops a scheduler.
+    """
+
+
+def get_option(option: str) -> str:
+    """``[mwaa_extras] <option>`` from Airflow's configuration (``AIRFLOW__MWAA_EXTRAS__<OPTION>``,
+    airflow.cfg...), stripped; ``""`` when unset.
+
+    :param option: the option name, e.g. ``timezone``
+    """
+    from airflow.configuration import conf  # already imported in every Airflow process
+
+    value = conf.get(SECTION, option, fallback="")
+    return (value or "").strip()
+
+
+def get_airflow_option(section: str, option: str) -> str:
+    """Any Airflow option as a string (``""`` when unset).
+
+    :param section: the section, e.g. ``core``
+    :param option: the option, e.g. ``plugins_folder``
+    """
+    from airflow.configuration import conf
+
+    return (conf.get(section, option, fallback="") or "").strip()
+
+
+def say_once(logger: logging.Logger, level: int, key: str, message: str, *args: object) -> None:
+    """Log ``message`` the first time ``key`` is seen in this process only.
+
+    :param logger: where to log
+    :param level: the logging level
+    :param key: what makes the message unique
+    :param message: %-style message
+    :param args: its arguments
+    """
+    if key in _said:
+        return
+    _said.add(key)
+    logger.log(level, message, *args, stacklevel=2)

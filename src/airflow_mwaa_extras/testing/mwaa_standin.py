@@ -1,0 +1,411 @@
+"""A local stand-in for Amazon MWAA: its API and its web server's CLI endpoint, on 127.0.0.1.
+
+One HTTP server answers, for boto3 pointed at it with ``endpoint_url`` (or
+``AWS_ENDPOINT_URL_MWAA``):
+
+- ``CreateCliToken``, ``CreateWebLoginToken``, ``GetEnvironment``, ``ListEnvironments``
+  (``AirflowVersion`` is the local Airflow's, the web server host name is this server);
+- ``InvokeRestApi``, handed to :mod:`airflow_mwaa_extras.testing.standin_rest_api` when that
+  module is importable, otherwise refused as an unknown operation;
+- ``POST /aws_mwaa/cli``: the command line is split like a shell would, checked against the
+  commands MWAA accepts, and run with the real ``airflow`` CLI (``python -m airflow``) in the
+  environment's own Airflow home; stdout and stderr come back base64-encoded in JSON;
+- ``GET /aws_mwaa/aws-console-sso?login=true#TOKEN``: a page naming the environment.
+
+It behaves like MWAA where it matters to a client: tokens expire (60 s by default; a parameter so
+tests need not wait), the CLI endpoint runs at most four commands per environment at a time and
+answers 503 beyond that, and an unknown environment is a ``ResourceNotFoundException``.
+Signatures are not checked, but requests signed with an access key listed in
+``denied_access_keys`` get ``AccessDeniedException`` (to exercise missing IAM permissions).
+
+Run it for your own local Airflow homes::
+
+    python -m airflow_mwaa_extras.testing.mwaa_standin --env dev=$HOME/airflow --env prod=/tmp/prod-home
+
+and export the variables it prints; then ``mwaa-extras run dev -- dags list`` works locally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from airflow_mwaa_extras.exceptions import MwaaExtrasError
+from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.errors import MwaaError
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+MAX_CONCURRENT_COMMANDS = 4
+_AUTH_KEY = re.compile(r"Credential=([^/,\s]+)/")
+
+
+class MwaaStandinError(MwaaExtrasError):
+    """The MWAA stand-in could not start or was given an unusable environment."""
+
+
+@dataclass
+class StandinStats:
+    """What the stand-in saw (for tests and benchmarks)."""
+
+    token_calls: int = 0
+    cli_requests: int = 0
+    cli_expired_token: int = 0
+    cli_bad_token: int = 0
+    cli_503: int = 0
+    commands_run: int = 0
+    max_in_flight: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass
+class _Environment:
+    name: str
+    home: AirflowHome
+    airflow_version: str
+    in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class MwaaStandin:
+    """A running stand-in; use :func:`start_mwaa_standin`. Also a context manager.
+
+    :ivar endpoint_url: the MWAA API endpoint (``http://127.0.0.1:PORT``)
+    :ivar env: environment variables that point boto3 (and ``mwaa-extras``) at it
+    :ivar stats: counters of what it saw
+    """
+
+    def __init__(
+        self,
+        environments: Mapping[str, AirflowHome],
+        *,
+        port: int = 0,
+        token_lifetime: float = 60.0,
+        max_concurrent_commands: int = MAX_CONCURRENT_COMMANDS,
+        command_timeout: float = 600.0,
+        airflow_version: str | None = None,
+        region: str = REGION,
+        denied_access_keys: frozenset[str] | set[str] = frozenset(),
+    ) -> None:
+        if not environments:
+            raise MwaaStandinError("the MWAA stand-in needs at least one environment")
+        version = airflow_version or _local_airflow_version()
+        self.environments = {
+            name: _Environment(name, home, version) for name, home in environments.items()
+        }
+        self.token_lifetime = token_lifetime
+        self.max_concurrent_commands = max_concurrent_commands
+        self.command_timeout = command_timeout
+        self.region = region
+        self.denied_access_keys = frozenset(denied_access_keys)
+        self.stats = StandinStats()
+        self._stats_lock = threading.Lock()
+        self._cli_tokens: dict[str, tuple[str, float]] = {}
+        self._web_tokens: dict[str, tuple[str, float]] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self.host = f"127.0.0.1:{self._server.server_address[1]}"
+        self.endpoint_url = f"http://{self.host}"
+        self.env: dict[str, str] = {
+            "AWS_ENDPOINT_URL_MWAA": self.endpoint_url,
+            # botocore >= 1.36 reads this; older ones need Config(inject_host_prefix=False),
+            # which MwaaEnvironmentClient sets for loopback endpoints.
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+            "AWS_DEFAULT_REGION": region,
+            # The stand-in does not check signatures; botocore still needs something to sign with.
+            "AWS_ACCESS_KEY_ID": "standin",
+            "AWS_SECRET_ACCESS_KEY": "standin",
+        }
+        self._thread = threading.Thread(target=self._server.serve_forever, name="mwaa-standin", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving (commands still running finish in the background)."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> MwaaStandin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def count(self, **increments: int) -> None:
+        with self._stats_lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
+
+    # --- the MWAA API --------------------------------------------------------------------
+
+    def new_token(self, kind: str, name: str) -> str:
+        token = secrets.token_urlsafe(24)
+        store = self._cli_tokens if kind == "cli" else self._web_tokens
+        with self._stats_lock:
+            store[token] = (name, time.monotonic() + self.token_lifetime)
+        return token
+
+    def check_token(self, kind: str, token: str) -> tuple[str | None, str]:
+        """``(environment name, "")`` for a live token, else ``(None, "expired" | "invalid")``."""
+        store = self._cli_tokens if kind == "cli" else self._web_tokens
+        with self._stats_lock:
+            entry = store.get(token)
+        if entry is None:
+            return None, "invalid"
+        if time.monotonic() >= entry[1]:
+            return None, "expired"
+        return entry[0], ""
+
+    def describe(self, env: _Environment) -> dict[str, Any]:
+        return {
+            "Name": env.name,
+            "Arn": f"arn:aws:airflow:{self.region}:{ACCOUNT}:environment/{env.name}",
+            "AirflowVersion": env.airflow_version,
+            "Status": "AVAILABLE",
+            "WebserverUrl": self.host,
+            "WebserverAccessMode": "PUBLIC_ONLY",
+            "EnvironmentClass": "mw1.small",
+            "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/mwaa-standin",
+            "SourceBucketArn": "arn:aws:s3:::mwaa-standin",
+            "DagS3Path": "dags",
+        }
+
+    # --- the CLI endpoint ------------------------------------------------------------------
+
+    def run_cli(self, env: _Environment, line: str) -> tuple[int, bytes]:
+        try:
+            argv = shlex.split(line)
+            commands.check_supported(argv, env.airflow_version)
+        except MwaaError as err:
+            return 400, json.dumps({"message": str(err)}).encode()
+        with env.lock:
+            if env.in_flight >= self.max_concurrent_commands:
+                self.count(cli_503=1)
+                return 503, b"Service Unavailable: too many CLI commands running"
+            env.in_flight += 1
+            with self._stats_lock:
+                self.stats.max_in_flight = max(self.stats.max_in_flight, env.in_flight)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "airflow", *argv],
+                env=env.home.full_env(),
+                capture_output=True,
+                timeout=self.command_timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+            stdout, stderr = proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as err:
+            stdout = err.stdout or b""
+            stderr = (err.stderr or b"") + f"\ncommand timed out after {self.command_timeout} s\n".encode()
+        finally:
+            with env.lock:
+                env.in_flight -= 1
+        self.count(commands_run=1)
+        body = {
+            "stdout": base64.b64encode(stdout).decode("ascii"),
+            "stderr": base64.b64encode(stderr).decode("ascii"),
+        }
+        return 200, json.dumps(body).encode()
+
+
+def _local_airflow_version() -> str:
+    for dist in ("apache-airflow", "apache-airflow-core"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    raise MwaaStandinError("the MWAA stand-in runs the real airflow CLI: install apache-airflow")
+
+
+def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stats instead
+            return
+
+        # -- responses --
+        def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in headers.items():
+                self.send_header(key.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: Mapping[str, Any]) -> None:
+            self._send(status, json.dumps(payload).encode())
+
+        def _api_error(self, status: int, code: str, message: str) -> None:
+            body = json.dumps({"message": message, "Message": message}).encode()
+            self._send(status, body, x_amzn_ErrorType=code)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _environment(self, quoted: str) -> _Environment | None:
+            env = standin.environments.get(unquote(quoted))
+            if env is None:
+                self._api_error(404, "ResourceNotFoundException", f"Environment {unquote(quoted)} not found")
+            return env
+
+        def _denied(self, action: str) -> bool:
+            match = _AUTH_KEY.search(self.headers.get("Authorization", ""))
+            if match and match.group(1) in standin.denied_access_keys:
+                self._api_error(
+                    403, "AccessDeniedException", f"User is not authorized to perform: airflow:{action}"
+                )
+                return True
+            return False
+
+        # -- routes --
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/environments":
+                if not self._denied("ListEnvironments"):
+                    self._json(200, {"Environments": sorted(standin.environments)})
+            elif match := re.fullmatch(r"/environments/([^/]+)", path):
+                if not self._denied("GetEnvironment") and (env := self._environment(match.group(1))):
+                    self._json(200, {"Environment": standin.describe(env)})
+            elif path == "/aws_mwaa/aws-console-sso":
+                self._send(200, _LOGIN_PAGE, "text/html; charset=utf-8")
+            else:
+                self._api_error(404, "UnknownOperationException", f"no route for GET {path}")
+
+        def do_POST(self) -> None:
+            path = self.path.split("?", 1)[0]
+            body = self._body()
+            if path == "/aws_mwaa/cli":
+                self._cli(body)
+            elif match := re.fullmatch(r"/(clitoken|webtoken)/([^/]+)", path):
+                kind = "cli" if match.group(1) == "clitoken" else "web"
+                action = "CreateCliToken" if kind == "cli" else "CreateWebLoginToken"
+                if self._denied(action) or not (env := self._environment(match.group(2))):
+                    return
+                if kind == "cli":
+                    standin.count(token_calls=1)
+                    self._json(200, {"CliToken": standin.new_token("cli", env.name), "WebServerHostname": standin.host})
+                else:
+                    self._json(
+                        200,
+                        {
+                            "WebToken": standin.new_token("web", env.name),
+                            "WebServerHostname": standin.host,
+                            "IamIdentity": f"arn:aws:iam::{ACCOUNT}:user/standin",
+                            "AirflowIdentity": "user/standin",
+                        },
+                    )
+            elif match := re.fullmatch(r"/restapi/([^/]+)", path):
+                if not self._denied("InvokeRestApi") and (env := self._environment(match.group(1))):
+                    self._invoke_rest_api(env, body)
+            else:
+                self._api_error(404, "UnknownOperationException", f"no route for POST {path}")
+
+        def _invoke_rest_api(self, env: _Environment, body: bytes) -> None:
+            try:  # written alongside, in another module; answer like an older MWAA API without it
+                from airflow_mwaa_extras.testing import standin_rest_api
+            except ImportError:
+                self._api_error(404, "UnknownOperationException", "InvokeRestApi is not available")
+                return
+            status, payload = standin_rest_api.handle_invoke_rest_api(env.name, env.home, json.loads(body or b"{}"))
+            self._json(status, payload)
+
+        def _cli(self, body: bytes) -> None:
+            standin.count(cli_requests=1)
+            auth = self.headers.get("Authorization", "")
+            token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+            name, why = standin.check_token("cli", token)
+            if name is None:
+                standin.count(**{"cli_expired_token" if why == "expired" else "cli_bad_token": 1})
+                self._send(401, f"Unauthorized: {why} token".encode(), "text/plain")
+                return
+            try:
+                line = body.decode("utf-8")
+            except UnicodeDecodeError:
+                self._send(400, b"Bad Request: the command is not UTF-8", "text/plain")
+                return
+            status, payload = standin.run_cli(standin.environments[name], line)
+            self._send(status, payload, "application/json" if status in (200, 400) else "text/plain")
+
+    return Handler
+
+
+_LOGIN_PAGE = (
+    b"<!doctype html><title>MWAA stand-in</title><p>MWAA stand-in: the login token is read from the "
+    b"URL fragment by the browser; there is no Airflow UI behind this page.</p>"
+)
+
+
+def start_mwaa_standin(environments: Mapping[str, AirflowHome], **kwargs: Any) -> MwaaStandin:
+    """Start the stand-in in a background thread of this process.
+
+    :param environments: environment name -> the local Airflow home that plays it
+    :param kwargs: ``port``, ``token_lifetime`` (60 s), ``max_concurrent_commands`` (4),
+        ``command_timeout``, ``airflow_version``, ``region``, ``denied_access_keys``
+    """
+    return MwaaStandin(environments, **kwargs)
+
+
+def home_from_path(path: str | Path) -> AirflowHome:
+    """An existing Airflow home folder (its own ``airflow.cfg`` decides the rest)."""
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise MwaaStandinError(f"Airflow home {folder} does not exist")
+    return AirflowHome(path=folder, sql_alchemy_conn="", env={"AIRFLOW_HOME": str(folder)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_mwaa_extras.testing.mwaa_standin",
+        description="Serve a local stand-in for the MWAA API and CLI endpoint on 127.0.0.1.",
+    )
+    parser.add_argument(
+        "--env", action="append", required=True, metavar="NAME=AIRFLOW_HOME", help="an environment (repeatable)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--token-lifetime", type=float, default=60.0, help="seconds a token lives (60)")
+    args = parser.parse_args(argv)
+    homes: dict[str, AirflowHome] = {}
+    for item in args.env:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            parser.error(f"--env wants NAME=AIRFLOW_HOME, got {item!r}")
+        try:
+            homes[name] = home_from_path(path)
+        except MwaaStandinError as err:
+            parser.error(str(err))
+    standin = start_mwaa_standin(homes, port=args.port, token_lifetime=args.token_lifetime)
+    print(f"MWAA stand-in on {standin.endpoint_url} for {', '.join(homes)}; export:", flush=True)
+    for key, value in standin.env.items():
+        print(f"export {key}={shlex.quote(value)}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

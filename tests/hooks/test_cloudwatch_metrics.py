@@ -1,0 +1,186 @@
+"""CloudWatchMetricsHook against moto's server, and its error paths with botocore's Stubber."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from airflow_mwaa_extras.hooks.cloudwatch_metrics import CloudWatchMetricsHook
+from airflow_mwaa_extras.metrics.datum import MetricDatum, MetricValidationError
+from airflow_mwaa_extras.metrics.publish import MetricsPublishError, cloudwatch_client_config
+from airflow_mwaa_extras.testing.local_aws import LocalAws
+
+
+class RequestCounter:
+    """Counts PutMetricData requests and their body sizes as botocore sends them."""
+
+    def __init__(self, client: Any) -> None:
+        self.bodies: list[int] = []
+        client.meta.events.register("before-send.cloudwatch.PutMetricData", self._count)
+
+    def _count(self, request: Any, **_: Any) -> None:
+        self.bodies.append(len(request.body or b""))
+
+
+def get_values(
+    cw: Any, name: str, dims: dict[str, str], unit: str, namespace: str = "MWAA-Custom", stat: str = "Sum"
+) -> list[float]:
+    now = datetime.now(timezone.utc)
+    result = cw.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "q",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                    },
+                    "Period": 60,
+                    "Stat": stat,
+                    "Unit": unit,
+                },
+            }
+        ],
+        StartTime=now - timedelta(minutes=30),
+        EndTime=now + timedelta(minutes=5),
+    )
+    return list(result["MetricDataResults"][0]["Values"])
+
+
+@pytest.fixture(autouse=True)
+def _uncompressed_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore gzips PutMetricData bodies over 10 KB; moto 5.0 (the Airflow 2.10 leg) cannot read
+    # them. Real CloudWatch can; uncompressed bodies also let the tests measure the 1 MB limit.
+    monkeypatch.setenv("AWS_DISABLE_REQUEST_COMPRESSION", "true")
+
+
+@pytest.fixture
+def hook(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudWatchMetricsHook]:
+    monkeypatch.setenv("AIRFLOW_ENV_NAME", "test-env")
+    yield CloudWatchMetricsHook()
+
+
+def test_metrics_exist_with_exact_names_values_units_and_dimensions(
+    hook: CloudWatchMetricsHook, aws: LocalAws
+) -> None:
+    result = hook.put_metrics(
+        [
+            MetricDatum("QueueDepth", 42, "Count"),
+            MetricDatum("ExportSize", 1536.5, "Kilobytes", {"Table": "orders"}),
+        ],
+        category="Pipelines",
+    )
+    assert (result.entries, result.requests, result.namespace) == (2, 1, "MWAA-Custom")
+    cw = aws.client("cloudwatch")
+    base = {"Environment": "test-env", "Category": "Pipelines"}
+    assert get_values(cw, "QueueDepth", base, "Count") == [42.0]
+    assert get_values(cw, "ExportSize", {**base, "Table": "orders"}, "Kilobytes") == [1536.5]
+    # Another unit, or dimensions that differ, name another metric: nothing there.
+    assert get_values(cw, "QueueDepth", base, "Percent") == []
+    assert get_values(cw, "ExportSize", base, "Kilobytes") == []
+    listed = cw.list_metrics(Namespace="MWAA-Custom")["Metrics"]
+    assert sorted(m["MetricName"] for m in listed) == ["ExportSize", "QueueDepth"]
+
+
+@pytest.mark.slow  # moto 5.0 parses a 1,000-entry query request in about 20 s (quadratic)
+def test_2500_datums_go_out_in_3_requests(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_ENV_NAME", "test-env")
+    hook = CloudWatchMetricsHook(config=cloudwatch_client_config(read_timeout=180))
+    counter = RequestCounter(hook.conn)
+    result = hook.put_metrics([MetricDatum(f"Metric{i}", i, "Count") for i in range(2500)])
+    assert (result.entries, result.requests) == (2500, 3)
+    assert len(counter.bodies) == 3
+    assert max(counter.bodies) <= 1_000_000
+    cw = aws.client("cloudwatch")
+    dims = {"Environment": "test-env"}
+    for i in (0, 999, 1000, 2499):
+        assert get_values(cw, f"Metric{i}", dims, "Count") == [float(i)]
+
+
+def test_payload_limit_splits_before_the_count_limit(hook: CloudWatchMetricsHook) -> None:
+    # moto would need minutes to parse bodies this wide, so botocore serializes the requests for
+    # real (whatever protocol it uses) and the Stubber answers them.
+    from urllib.parse import urlencode
+
+    bodies: list[int] = []
+
+    def measure(event_name: str, params: dict[str, Any], **_: Any) -> None:
+        if event_name.endswith(".PutMetricData"):
+            body = params["body"]
+            bodies.append(len(urlencode(body) if isinstance(body, dict) else body))
+
+    # (A handler on the full event name is skipped once the Stubber is active.)
+    hook.conn.meta.events.register_first("before-call.*.*", measure)
+    long_dims = {f"D{d}": "x" * 1000 for d in range(28)}
+    datums = [MetricDatum("Wide", i, "None", long_dims) for i in range(120)]
+    with Stubber(hook.conn) as stub:
+        for _ in range(5):
+            stub.add_response("put_metric_data", {})
+        result = hook.put_metrics(datums)
+    assert result.requests == len(bodies) == 4  # by size: about 29 wide entries per request
+    assert 900_000 < max(bodies) <= 1_000_000
+
+
+def test_many_values_of_one_metric_are_split_at_150(hook: CloudWatchMetricsHook, aws: LocalAws) -> None:
+    counter = RequestCounter(hook.conn)
+    values = [float(v) for v in range(1, 401)]
+    result = hook.put_metrics([MetricDatum("Latency", unit="Milliseconds", values=values)])
+    assert (result.entries, result.requests, len(counter.bodies)) == (3, 1, 1)
+    dims = {"Environment": "test-env"}
+    assert get_values(aws.client("cloudwatch"), "Latency", dims, "Milliseconds") == [sum(values)]
+
+
+def test_invalid_datum_sends_nothing(hook: CloudWatchMetricsHook, aws: LocalAws) -> None:
+    counter = RequestCounter(hook.conn)
+    with pytest.raises(MetricValidationError, match=r"metric 'Bad': value nan is not finite"):
+        hook.put_metrics([MetricDatum("Good", 1), MetricDatum("Bad", math.nan)])
+    assert counter.bodies == []
+    assert aws.client("cloudwatch").list_metrics(Namespace="MWAA-Custom")["Metrics"] == []
+
+
+def test_missing_environment_name_is_a_clear_error(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_ENV_NAME", raising=False)
+    with pytest.raises(MetricValidationError, match="set AIRFLOW_ENV_NAME"):
+        CloudWatchMetricsHook().put_metrics([MetricDatum("M", 1)])
+
+
+def test_explicit_environment_host_and_namespace(aws: LocalAws) -> None:
+    import socket
+
+    hook = CloudWatchMetricsHook(namespace="Team/Data", environment_name="staging", include_host=True)
+    hook.put_metrics([MetricDatum("M", 7, "Count")])
+    dims = {"Environment": "staging", "Host": socket.gethostname()}
+    assert get_values(aws.client("cloudwatch"), "M", dims, "Count", namespace="Team/Data") == [7.0]
+
+
+def test_throttled_put_is_a_clear_error_naming_progress(hook: CloudWatchMetricsHook) -> None:
+    datums = [MetricDatum(f"M{i}", i, "Count") for i in range(1500)]
+    with Stubber(hook.conn) as stub:
+        stub.add_response("put_metric_data", {})
+        stub.add_client_error("put_metric_data", "Throttling", "Rate exceeded", http_status_code=400)
+        with pytest.raises(MetricsPublishError) as info:
+            hook.put_metrics(datums)
+    assert str(info.value) == (
+        "PutMetricData to 'MWAA-Custom' failed after 1 of 2 requests: Throttling: Rate exceeded"
+    )
+
+
+def test_unreachable_endpoint_fails_within_the_retry_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("AIRFLOW_ENV_NAME", "e")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_CLOSED",
+        '{"conn_type": "aws", "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9"}}',
+    )
+    hook = CloudWatchMetricsHook(aws_conn_id="aws_closed", max_attempts=2)
+    started = time.monotonic()
+    with pytest.raises(MetricsPublishError, match="failed after 0 of 1 requests: Could not connect"):
+        hook.put_metrics([MetricDatum("M", 1)])
+    assert time.monotonic() - started < 15

@@ -1,0 +1,104 @@
+"""The background publisher: never blocks the caller, bounded buffer, one warning per outage."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from airflow_mwaa_extras.metrics.background import BackgroundPublisher
+from airflow_mwaa_extras.metrics.publish import PublishResult
+
+
+class Recorder:
+    """A sender that records what it got; it can be made slow or failing."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls: list[list[dict[str, Any]]] = []
+        self.delay = delay
+        self.fail: Exception | None = None
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self, entries: Sequence[dict[str, Any]]) -> PublishResult:
+        self.release.wait(10)
+        time.sleep(self.delay)
+        if self.fail is not None:
+            raise self.fail
+        self.calls.append(list(entries))
+        return PublishResult("N", len(entries), 1)
+
+
+def _entry(i: int) -> dict[str, Any]:
+    return {"MetricName": "M", "Value": float(i)}
+
+
+def test_submit_returns_before_a_slow_send_and_flush_waits() -> None:
+    sender = Recorder(delay=0.5)
+    publisher = BackgroundPublisher(sender, linger=0)
+    started = time.monotonic()
+    publisher.submit([_entry(1)])
+    assert time.monotonic() - started < 0.1
+    assert publisher.flush(5)
+    assert sender.calls == [[_entry(1)]]
+    assert publisher.sent_entries == 1
+
+
+def test_entries_queued_while_sending_go_out_together() -> None:
+    sender = Recorder()
+    sender.release.clear()
+    publisher = BackgroundPublisher(sender, linger=0)
+    publisher.submit([_entry(0)])
+    time.sleep(0.1)  # the thread now waits inside the first send
+    for i in range(1, 4):
+        publisher.submit([_entry(i)])
+    sender.release.set()
+    assert publisher.flush(5)
+    assert sender.calls == [[_entry(0)], [_entry(1), _entry(2), _entry(3)]]
+
+
+def test_flush_gives_up_after_its_timeout() -> None:
+    sender = Recorder()
+    sender.release.clear()
+    publisher = BackgroundPublisher(sender, linger=0)
+    publisher.submit([_entry(0)])
+    started = time.monotonic()
+    assert publisher.flush(0.2) is False
+    assert time.monotonic() - started < 1
+    sender.release.set()
+    assert publisher.flush(5)
+
+
+def test_buffer_is_bounded_and_keeps_the_newest() -> None:
+    sender = Recorder()
+    sender.release.clear()
+    publisher = BackgroundPublisher(sender, max_buffer=3, linger=0)
+    publisher.submit([_entry(0)])
+    time.sleep(0.1)
+    publisher.submit([_entry(i) for i in range(1, 7)])
+    sender.release.set()
+    assert publisher.flush(5)
+    assert sender.calls[-1] == [_entry(4), _entry(5), _entry(6)]
+    assert publisher.dropped_entries == 3
+
+
+def test_outage_logs_one_warning_and_recovery_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    sender = Recorder()
+    sender.fail = ConnectionError("endpoint unreachable")
+    publisher = BackgroundPublisher(sender, linger=0)
+    with caplog.at_level(logging.INFO, logger="airflow_mwaa_extras.metrics.background"):
+        for i in range(3):
+            publisher.submit([_entry(i)])
+            assert publisher.flush(5)
+        sender.fail = None
+        publisher.submit([_entry(9)])
+        assert publisher.flush(5)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "endpoint unreachable" in warnings[0].getMessage()
+    assert any("published again" in r.getMessage() for r in caplog.records)
+    assert (publisher.failed_sends, publisher.dropped_entries, publisher.sent_entries) == (3, 3, 1)

@@ -1,0 +1,21 @@
+"""Fixtures of the plugin tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome
+from tests.plugins._helpers import EXAMPLE_DAGS
+
+
+@pytest.fixture
+def plugin_home(make_airflow_home: Callable[..., AirflowHome]) -> Callable[..., AirflowHome]:
+    """Factory of fresh homes whose dags folder is example_dags/ and whose plugins folder is their own."""
+
+    def factory(name: str = "home", **kwargs: object) -> AirflowHome:
+        kwargs.setdefault("dags_folder", EXAMPLE_DAGS)
+        return make_airflow_home(name, **kwargs)
+
+    return factory

@@ -1,0 +1,162 @@
+"""``airflow plugins`` lists each of our plugins exactly once, however it is installed.
+
+Three ways users load them: the installed package (entry points); the installed package plus a
+plugins-folder file (a plugins.zip made for an environment that also lists the package in
+requirements.txt); and the package copied into the plugins folder with no pip install at all
+(plugins.zip only, what ``mwaa-extras plugins build --vendor-self`` produces).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import airflow_mwaa_extras
+from airflow_mwaa_extras.plugins.folder import PLUGINS, installed_entry_points, plugins_for_folder
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.plugins._helpers import plugins_json
+
+OURS = {"mwaa_extras_timezone", "mwaa_extras_virtualenv", "mwaa_extras_env_vars"}
+FOLDER_FILE = (
+    "from airflow_mwaa_extras.plugins.folder import plugins_for_folder\n\n"
+    "globals().update(plugins_for_folder())\n"
+)
+NAIVE_FOLDER_FILE = (
+    "from airflow_mwaa_extras.plugins.env_vars import EnvVarsPlugin\n"
+    "from airflow_mwaa_extras.plugins.timezone import TimezonePlugin\n"
+    "from airflow_mwaa_extras.plugins.virtualenv import VirtualenvPlugin\n"
+)
+TZ = {"AIRFLOW__MWAA_EXTRAS__TIMEZONE": "Asia/Kathmandu"}
+
+
+def _listed(stdout: str) -> list[dict[str, Any]]:
+    return plugins_json(stdout)
+
+
+def _names(plugins: list[dict[str, Any]]) -> list[str]:
+    return sorted(p["name"] for p in plugins if p["name"].startswith("mwaa_extras_"))
+
+
+def test_folder_helper_matches_the_entry_points() -> None:
+    registered = installed_entry_points()
+    # This checkout is installed (editable), so every plugin comes from an entry point already.
+    assert set(PLUGINS.values()) == registered
+    assert plugins_for_folder() == {}
+    with pytest.raises(ValueError, match="unknown plugin name"):
+        plugins_for_folder("timezones")
+
+
+@pytest.mark.slow
+def test_entry_points_list_each_plugin_once(make_airflow_home: Callable[..., AirflowHome]) -> None:
+    home = make_airflow_home("ep")
+    proc = home.airflow("plugins", "-o", "json", extra_env=TZ)
+    out = proc.stdout + proc.stderr
+    plugins = _listed(proc.stdout)
+    names = _names(plugins)
+    assert OURS <= set(names)
+    assert len(names) == len(set(names)), names
+    assert all("EntryPoint" in str(p["source"]) for p in plugins if p["name"] in OURS)
+    assert "already registered" not in out
+    assert out.count("mwaa_extras timezone plugin: TZ=Asia/Kathmandu") == 1
+
+
+@pytest.mark.slow
+def test_folder_file_beside_the_installed_package_registers_nothing_twice(
+    make_airflow_home: Callable[..., AirflowHome],
+) -> None:
+    home = make_airflow_home("folder")
+    (home.plugins_folder / "mwaa_extras_plugins.py").write_text(FOLDER_FILE)
+    proc = home.airflow("plugins", "-o", "json", extra_env=TZ)
+    out = proc.stdout + proc.stderr
+    names = _names(_listed(proc.stdout))
+    assert OURS <= set(names)
+    assert len(names) == len(set(names)), names
+    assert "already registered" not in out
+    assert "Failed to import plugin" not in out
+    assert out.count("mwaa_extras timezone plugin: TZ=Asia/Kathmandu") == 1
+
+
+@pytest.mark.slow
+def test_naive_folder_file_is_why_the_helper_exists(make_airflow_home: Callable[..., AirflowHome]) -> None:
+    home = make_airflow_home("naive")
+    (home.plugins_folder / "mwaa_extras_plugins.py").write_text(NAIVE_FOLDER_FILE)
+    proc = home.airflow("plugins", "-o", "json", extra_env=TZ)
+    out = proc.stdout + proc.stderr
+    names = _names(_listed(proc.stdout))
+    assert len(names) == len(set(names)), names  # Airflow dedupes by name on both versions...
+    assert out.count("mwaa_extras timezone plugin: TZ=Asia/Kathmandu") == 1  # ...and on_load runs once
+    # ...but Airflow 3 logs the second registration and records it as a plugin import error.
+    assert ("already registered" in out) is AIRFLOW_V_3_0_PLUS
+
+
+def _site_packages_without_us(target: Path) -> Path:
+    """This environment's site-packages as symlinks, minus our distribution: Airflow installed,
+    airflow-mwaa-extras not (as on MWAA with plugins.zip and no requirements.txt line)."""
+    site = Path(airflow_mwaa_extras.__file__).resolve()
+    site_packages = next(
+        Path(p) for p in sys.path if p.endswith("site-packages") and (Path(p) / "airflow").is_dir()
+    )
+    del site
+    target.mkdir(parents=True)
+    for entry in site_packages.iterdir():
+        lowered = entry.name.lower()
+        if "airflow_mwaa_extras" in lowered or "airflow-mwaa-extras" in lowered:
+            continue
+        (target / entry.name).symlink_to(entry)
+    return target
+
+
+VENDORED_RUNNER = r"""
+import site, sys
+site.addsitedir(sys.argv[1])
+sys.argv = ["airflow", "plugins", "-o", "json"]
+from airflow.__main__ import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_vendored_copy_in_the_plugins_folder_without_pip(
+    make_airflow_home: Callable[..., AirflowHome], tmp_path: Path
+) -> None:
+    home = make_airflow_home("vendored")
+    package = Path(airflow_mwaa_extras.__file__).resolve().parent
+    shutil.copytree(
+        package,
+        home.plugins_folder / "airflow_mwaa_extras",
+        ignore=shutil.ignore_patterns("__pycache__", "example_dags", "testing", "demo", "cli"),
+    )
+    (home.plugins_folder / ".airflowignore").write_text("airflow_mwaa_extras\n")
+    (home.plugins_folder / "mwaa_extras_plugins.py").write_text(FOLDER_FILE)
+    site_packages = _site_packages_without_us(tmp_path / "site-packages")
+    env = home.full_env(TZ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", VENDORED_RUNNER, str(site_packages)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    plugins = [p for p in _listed(proc.stdout) if p["name"] in OURS]
+    assert sorted(p["name"] for p in plugins) == sorted(OURS)
+    folder_file = str(home.plugins_folder / "mwaa_extras_plugins.py")
+    for plugin in plugins:  # from our folder file, not from an entry point or a vendored module
+        assert "EntryPoint" not in str(plugin["source"])
+        assert "mwaa_extras_plugins.py" in str(plugin["source"]) or folder_file in str(plugin["source"])
+    assert "already registered" not in out
+    assert "Failed to import plugin" not in out
+    assert out.count("mwaa_extras timezone plugin: TZ=Asia/Kathmandu") == 1
+    assert os.path.isdir(home.plugins_folder / "airflow_mwaa_extras")

@@ -1,0 +1,173 @@
+"""The task metrics listener plugin, for real task runs on the installed Airflow (2.10 or 3.x)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from airflow_mwaa_extras.plugins import task_metrics_listener
+from airflow_mwaa_extras.plugins.task_metrics import TaskMetricsListenerPlugin
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome
+from airflow_mwaa_extras.testing.local_aws import CLOSED_ENDPOINT, LocalAws
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.hooks.test_cloudwatch_metrics import get_values
+from tests.operators.test_worker_metrics import DAG_ID, run_example_dag
+
+ENABLED = "AIRFLOW__MWAA_EXTRAS__TASK_METRICS_ENABLED"
+NAMESPACE = "AIRFLOW__MWAA_EXTRAS__TASK_METRICS_NAMESPACE"
+
+
+def test_plugin_registers_the_listener_module() -> None:
+    assert TaskMetricsListenerPlugin.name == "mwaa_extras_task_metrics"
+    assert TaskMetricsListenerPlugin.listeners == [task_metrics_listener]
+
+
+def test_plugin_is_found_by_airflow(airflow_home: AirflowHome) -> None:
+    proc = airflow_home.airflow("plugins", "-o", "json")
+    plugins = json.loads(proc.stdout[proc.stdout.index("[") :])
+    ours = [p for p in plugins if p["name"] == "mwaa_extras_task_metrics"]
+    assert ours, proc.stdout[-2000:]
+    assert "task_metrics_listener" in json.dumps(ours[0])
+
+
+def test_listener_publishes_for_a_real_task_run(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_ENV_NAME", "listener-test")
+    monkeypatch.setenv(ENABLED, "True")
+    monkeypatch.setenv(NAMESPACE, "Listener/Test")
+    started = time.monotonic()
+    assert run_example_dag() == "success"
+    assert task_metrics_listener.flush(10)
+    elapsed = time.monotonic() - started
+
+    cw = aws.client("cloudwatch")
+    dims = {"Environment": "listener-test", "DagId": DAG_ID, "Outcome": "success"}
+    assert get_values(cw, "TaskInstanceFinished", dims, "Count", namespace="Listener/Test") == [1.0]
+    (duration,) = get_values(cw, "TaskDuration", dims, "Seconds", namespace="Listener/Test", stat="Maximum")
+    assert 0.5 <= duration < elapsed  # the operator measures CPU for 0.5 s
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="Listener/Test")["Metrics"]}
+    # Airflow 3's task runner does not know when the task was queued; dag.test() on 2.x neither.
+    assert names <= {"TaskInstanceFinished", "TaskDuration", "TaskQueuedTime"}
+    assert {"TaskInstanceFinished", "TaskDuration"} <= names
+
+
+def test_disabled_listener_sends_nothing(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENABLED, "False")
+    now = datetime.now(timezone.utc)
+    ti = SimpleNamespace(dag_id="d", task_id="t", start_date=now, end_date=now, state="success")
+    task_metrics_listener.on_task_instance_success(previous_state=None, task_instance=ti)
+    assert task_metrics_listener.flush(10)
+    assert aws.client("cloudwatch").list_metrics()["Metrics"] == []
+
+
+def test_datums_of_an_airflow_2_task_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_ENV_NAME", "prod")
+    end = datetime(2026, 1, 1, 12, 0, 30, tzinfo=timezone.utc)
+    ti = SimpleNamespace(
+        dag_id="etl",
+        task_id="load",
+        queued_dttm=end - timedelta(seconds=45),
+        start_date=end - timedelta(seconds=30),
+        end_date=end,
+        state="up_for_retry",
+    )
+    datums = task_metrics_listener.task_instance_datums(ti, task_metrics_listener._failed_outcome(ti))
+    by_name = {d.name: d for d in datums}
+    assert by_name["TaskInstanceFinished"].value == 1
+    assert by_name["TaskDuration"].value == 30.0
+    assert by_name["TaskQueuedTime"].value == 15.0
+    assert dict(by_name["TaskDuration"].dimensions) == {"Environment": "prod", "DagId": "etl", "Outcome": "up_for_retry"}
+    assert dict(by_name["TaskQueuedTime"].dimensions) == {"Environment": "prod", "DagId": "etl"}
+    assert {d.timestamp for d in datums} == {end}
+
+
+def test_a_broken_task_instance_never_raises(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(ENABLED, "True")
+    task_metrics_listener.on_task_instance_failed(previous_state=None, task_instance=object(), error=None)
+    assert "Could not queue task metrics" in caplog.text
+
+
+MIXED_DAG = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    import time
+    from datetime import datetime
+
+    from airflow_mwaa_extras.version_compat import DAG, PythonOperator
+
+
+    def ok():
+        time.sleep(0.3)
+
+
+    def boom():
+        raise ValueError("planned failure")
+
+
+    with DAG("mwaa_extras_tm_mixed", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+        PythonOperator(task_id="ok", python_callable=ok) >> PythonOperator(
+            task_id="boom", python_callable=boom, retries=0, trigger_rule="all_done"
+        )
+
+    with DAG("mwaa_extras_tm_ok", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+        PythonOperator(task_id="a", python_callable=ok) >> PythonOperator(task_id="b", python_callable=ok)
+    """
+)
+
+
+def _run_state(home: AirflowHome, dag_id: str, env: dict[str, str]) -> str:
+    dag_arg = [dag_id] if AIRFLOW_V_3_0_PLUS else ["-d", dag_id]
+    out = home.airflow("dags", "list-runs", *dag_arg, "-o", "json", extra_env=env).stdout
+    return str(json.loads(out[out.index("[") :])[0]["state"])
+
+
+@pytest.fixture
+def mixed_home(tmp_path: Path, make_airflow_home: Callable[..., AirflowHome]) -> AirflowHome:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "tm_dags.py").write_text(MIXED_DAG)
+    return make_airflow_home("tm", dags_folder=dags)
+
+
+def _listener_env(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AIRFLOW_ENV_NAME": "subprocess",
+        ENABLED: "True",
+        "AWS_DISABLE_REQUEST_COMPRESSION": "true",  # moto 5.0 cannot read gzip bodies
+    }
+
+
+@pytest.mark.slow
+def test_failed_task_is_published_with_its_outcome(mixed_home: AirflowHome, aws: LocalAws) -> None:
+    env = {**aws.env, **_listener_env(aws.endpoint_url)}
+    mixed_home.airflow("dags", "test", "mwaa_extras_tm_mixed", check=False, extra_env=env, timeout=240)
+    assert _run_state(mixed_home, "mwaa_extras_tm_mixed", env) == "failed"
+    cw = aws.client("cloudwatch")
+    base = {"Environment": "subprocess", "DagId": "mwaa_extras_tm_mixed"}
+    assert get_values(cw, "TaskInstanceFinished", {**base, "Outcome": "success"}, "Count", "MWAA-Custom") == [1.0]
+    assert get_values(cw, "TaskInstanceFinished", {**base, "Outcome": "failed"}, "Count", "MWAA-Custom") == [1.0]
+    (duration,) = get_values(cw, "TaskDuration", {**base, "Outcome": "success"}, "Seconds", stat="Maximum")
+    assert duration >= 0.3
+
+
+@pytest.mark.slow
+def test_cloudwatch_outage_never_fails_a_task_and_warns_once(mixed_home: AirflowHome, aws: LocalAws) -> None:
+    env = {**aws.env, **_listener_env(CLOSED_ENDPOINT)}
+    started = time.monotonic()
+    proc = mixed_home.airflow("dags", "test", "mwaa_extras_tm_ok", check=False, extra_env=env, timeout=240)
+    elapsed = time.monotonic() - started
+    assert _run_state(mixed_home, "mwaa_extras_tm_ok", env) == "success"
+    output = proc.stdout + proc.stderr
+    assert output.count("CloudWatch task metrics are not being published") == 1, output[-3000:]
+    assert "Traceback" not in output
+    # Two tasks, each send bounded (2 attempts against a refused port): far below a minute.
+    assert elapsed < 90
