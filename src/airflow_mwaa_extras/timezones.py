@@ -52,8 +52,10 @@ def zone(tz: str | None = None) -> Timezone:
     try:
         result = pendulum.timezone(name)
     except Exception:  # pendulum 2 and 3 raise different types for an unknown zone
-        raise UsageError(f"unknown time zone {name!r} (use an IANA name such as America/Los_Angeles)") from None
-    return result  # type: ignore[return-value]
+        raise UsageError(
+            f"unknown time zone {name!r} (use an IANA name such as America/Los_Angeles)"
+        ) from None
+    return result
 
 
 def start_date(

@@ -67,6 +67,8 @@ _MOVED: dict[str, tuple[str, str]] = {
     "BaseTrigger": ("airflow.triggers.base", "airflow.triggers.base"),
     "TriggerEvent": ("airflow.triggers.base", "airflow.triggers.base"),
     "AirflowPlugin": ("airflow.plugins_manager", "airflow.plugins_manager"),
+    # 3.1+ keeps it in airflow.sdk.log (which also tells the supervisor); 3.0 had it elsewhere.
+    "mask_secret": ("airflow.sdk.log", "airflow.utils.log.secrets_masker"),
     "CronTriggerTimetable": ("airflow.sdk", "airflow.timetables.trigger"),
 }
 

@@ -124,7 +124,7 @@ def test_payload_limit_splits_before_the_count_limit(hook: CloudWatchMetricsHook
             stub.add_response("put_metric_data", {})
         result = hook.put_metrics(datums)
     assert result.requests == len(bodies) == 4  # by size: about 29 wide entries per request
-    assert 900_000 < max(bodies) <= 1_000_000
+    assert 700_000 < max(bodies) <= 1_000_000  # CBOR (botocore >= 1.42) is denser than the query form
 
 
 def test_many_values_of_one_metric_are_split_at_150(hook: CloudWatchMetricsHook, aws: LocalAws) -> None:

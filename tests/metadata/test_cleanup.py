@@ -9,66 +9,25 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.metadata.cleanup import CleanupPolicy, run_cleanup
 from airflow_mwaa_extras.metadata.export import ExportSettings
 from airflow_mwaa_extras.metadata.manifest import ManifestVerificationError, read_manifest
 from airflow_mwaa_extras.metadata.s3_upload import S3UploadError
-from airflow_mwaa_extras.metadata.tables import reflect_schema
 from airflow_mwaa_extras.testing.local_aws import LocalAws
 
 from tests.metadata.conftest import DAGS, NOW, TASKS_PER_RUN, SeededDb, rows, s3_body
+from tests.metadata.snapshot import Snapshot
 
 RETENTION = 60
 KEEP = 3
-ACTIVE_TI = {"running", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "deferred", "restarting"}
-Run = tuple[str, str]
-
-
-def as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=NOW.tzinfo)
-
-
-class Snapshot:
-    """Every row the cleanup may touch, read with plain SQL."""
-
-    def __init__(self, engine: Engine) -> None:
-        with engine.connect() as conn:
-            date_col = reflect_schema(conn).run_date_column
-        self.runs = {
-            (d, r): (as_utc(when), state, i)
-            for i, d, r, when, state in rows(engine, f"SELECT id, dag_id, run_id, {date_col}, state FROM dag_run")
-        }
-        self.tis = {(d, r, t): state for d, r, t, state in rows(engine, "SELECT dag_id, run_id, task_id, state FROM task_instance")}
-        self.logs = {str(i): as_utc(when) for i, when in rows(engine, "SELECT id, dttm FROM log")}
-        self.dags = sorted(rows(engine, "SELECT dag_id, is_paused FROM dag"))
-        self.tags = sorted(rows(engine, "SELECT dag_id, name FROM dag_tag"))
-
-    def deletable_runs(self, retention_days: int, keep_last: int) -> set[Run]:
-        cutoff = NOW - timedelta(days=retention_days)
-        in_flight = {(d, r) for (d, r, _), state in self.tis.items() if state in ACTIVE_TI}
-        by_dag: dict[str, list[tuple[datetime, int, Run]]] = {}
-        for run, (when, _, run_pk) in self.runs.items():
-            by_dag.setdefault(run[0], []).append((when, run_pk, run))
-        kept = {run for runs in by_dag.values() for _, _, run in sorted(runs, reverse=True)[:keep_last]}
-        return {
-            run
-            for run, (when, state, _) in self.runs.items()
-            if when < cutoff and state not in ("running", "queued", None) and run not in kept and run not in in_flight
-        }
-
-    def old_logs(self, retention_days: int) -> set[str]:
-        cutoff = NOW - timedelta(days=retention_days)
-        return {i for i, when in self.logs.items() if when < cutoff}
+CUTOFF = NOW - timedelta(days=RETENTION)
 
 
 def parse_csv(body: bytes) -> list[dict[str, str]]:
@@ -88,11 +47,11 @@ def test_dry_run_counts_and_changes_nothing(seeded: SeededDb, tmp_path: Path) ->
     engine = seeded.engine(seeded.copy(tmp_path))
     before = Snapshot(engine)
     report = run_cleanup(engine, CleanupPolicy(retention_days=RETENTION, keep_last_runs=KEEP), dry_run=True, now=NOW)
-    runs = before.deletable_runs(RETENTION, KEEP)
+    runs = before.deletable_runs(CUTOFF, KEEP)
     assert len(runs) > 1000
     assert report.counts["dag_run"] == len(runs)
     assert report.counts["task_instance"] == TASKS_PER_RUN * len(runs)
-    assert report.counts["log"] == len(before.old_logs(RETENTION))
+    assert report.counts["log"] == len(before.old_logs(CUTOFF))
     if "task_fail" in report.counts:
         assert report.counts["task_fail"] == sum(1 for r in runs if before.runs[r][1] == "failed")
     assert report.deleted == {} and report.manifest_key is None
@@ -105,8 +64,8 @@ def test_cleanup_archives_exactly_what_it_deletes(seeded: SeededDb, aws: LocalAw
     s3.create_bucket(Bucket="archive")
     engine = seeded.engine(seeded.copy(tmp_path))
     before = Snapshot(engine)
-    gone_runs = before.deletable_runs(RETENTION, KEEP)
-    gone_logs = before.old_logs(RETENTION)
+    gone_runs = before.deletable_runs(CUTOFF, KEEP)
+    gone_logs = before.old_logs(CUTOFF)
 
     policy = CleanupPolicy(retention_days=RETENTION, keep_last_runs=KEEP, batch_size=250)
     report = run_cleanup(engine, policy, s3_client=s3, archive=archive_settings(run_id="weekly"), now=NOW)
@@ -116,9 +75,9 @@ def test_cleanup_archives_exactly_what_it_deletes(seeded: SeededDb, aws: LocalAw
     assert set(after.tis) == {ti for ti in before.tis if ti[:2] not in gone_runs}
     assert set(after.logs) == set(before.logs) - gone_logs
     # What must never go: running and queued runs (even one stuck for months), DAG definitions.
-    stuck = min((r for r in before.runs if r[0] == "seed_dag_02"), key=lambda r: before.runs[r][0])
+    stuck = min((r for r in before.runs if r[0] == "seed_dag_02"), key=lambda r: before.runs[r][2])
     assert before.runs[stuck][1] == "running" and stuck in after.runs
-    assert {s for _, s, _ in after.runs.values()} >= {"running", "queued"}
+    assert {v[1] for v in after.runs.values()} >= {"running", "queued"}
     assert after.dags == before.dags and len(after.dags) == DAGS
     assert after.tags == before.tags
     for dag in {d for d, _ in before.runs}:
@@ -202,7 +161,7 @@ def test_sigkill_mid_cleanup_leaves_whole_runs_and_a_rerun_finishes(
     url = seeded.copy(tmp_path)
     engine = seeded.engine(url)
     before = Snapshot(engine)
-    gone_runs = before.deletable_runs(RETENTION, KEEP)
+    gone_runs = before.deletable_runs(CUTOFF, KEEP)
     proc = subprocess.Popen(
         [sys.executable, "-c", _KILL_SCRIPT, url, str(RETENTION), str(KEEP), NOW.isoformat()],
         env={**os.environ, **aws.env},

@@ -8,9 +8,9 @@ import os
 import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
-from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"
@@ -71,7 +71,8 @@ def load_example(name: str) -> ModuleType:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"_example_{name}", EXAMPLE_DAGS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

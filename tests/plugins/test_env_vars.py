@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -112,7 +111,11 @@ def test_reserved_variables_are_refused_and_left_alone(caplog: pytest.LogCapture
     )
     with caplog.at_level(logging.WARNING, logger="airflow_mwaa_extras.plugins.env_vars"):
         changed = apply_changes(changes, environ)
-    assert environ == {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor", "PATH": "/opt/bin:/usr/bin", "JAVA_HOME": "/jre"}
+    assert environ == {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "PATH": "/opt/bin:/usr/bin",
+        "JAVA_HOME": "/jre",
+    }
     assert changed == ["JAVA_HOME", "PATH"]
     refused = [r.getMessage() for r in caplog.records if "refusing" in r.getMessage()]
     assert len(refused) == 3
@@ -153,7 +156,11 @@ def test_several_processes_loading_it_do_not_duplicate_entries(
         [sys.executable, "-c", CHAIN], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = {line.split(" ", 1)[0]: line.split(" ")[1:] for line in proc.stdout.splitlines() if line[:5] in ("PAREN", "CHILD")}
+    lines = {
+        line.split(" ", 1)[0]: line.split(" ")[1:]
+        for line in proc.stdout.splitlines()
+        if line[:5] in ("PAREN", "CHILD")
+    }
     plugins = str(home.plugins_folder)
     expected_path = f"{plugins}/bin:{os.environ['PATH']}"
     for who in ("PARENT", "CHILD"):
@@ -197,9 +204,15 @@ def test_a_broken_file_changes_nothing_and_is_a_plugin_import_error(
     make_airflow_home: Callable[..., AirflowHome],
 ) -> None:
     home = make_airflow_home("env-broken")
-    (home.plugins_folder / "env_vars.json").write_text('{"set": {"JAVA_HOME": "/jre"}, "prepend": {"PATH": 1}}')
+    (home.plugins_folder / "env_vars.json").write_text(
+        '{"set": {"JAVA_HOME": "/jre"}, "prepend": {"PATH": 1}}'
+    )
     proc = home.airflow(
-        "plugins", "-o", "json", check=False, extra_env={"AIRFLOW__MWAA_EXTRAS__ENV_VARS_FILE": "env_vars.json"}
+        "plugins",
+        "-o",
+        "json",
+        check=False,
+        extra_env={"AIRFLOW__MWAA_EXTRAS__ENV_VARS_FILE": "env_vars.json"},
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]

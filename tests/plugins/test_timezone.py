@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from airflow_mwaa_extras.timezones import cron_schedule, start_date, zone
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.plugins._helpers import EXAMPLE_DAGS, load_example, plugins_json
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _core_timetable(timetable: object) -> object:
@@ -52,7 +52,9 @@ def _run_times(timetable: object, earliest: datetime, count: int) -> list[dateti
     ],
     ids=["spring-forward", "fall-back"],
 )
-def test_daily_noon_los_angeles_across_dst(first_day: tuple[int, int, int], expected_utc_hours: list[int]) -> None:
+def test_daily_noon_los_angeles_across_dst(
+    first_day: tuple[int, int, int], expected_utc_hours: list[int]
+) -> None:
     module = load_example("example_mwaa_extras_timezone")
     timetable = _core_timetable(module.DAILY_NOON_LOS_ANGELES)
     earliest = start_date(*first_day, tz="America/Los_Angeles")
@@ -103,7 +105,8 @@ def test_task_log_timestamps_show_the_zone(make_airflow_home: Callable[..., Airf
         # process itself still runs in the zone.
         assert "MWAA_EXTRAS_TZ tz=Asia/Kathmandu zone=+0545 utc_offset=+0545" in out
         events = [line for line in out.splitlines() if "MWAA_EXTRAS_TZ" in line]
-        assert events and all(re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z ", line) for line in events)
+        assert events
+        assert all(re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z ", line) for line in events)
         return
     matches = [m for m in map(LOG_LINE.search, out.splitlines()) if m]
     assert matches, out[-3000:]

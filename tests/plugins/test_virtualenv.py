@@ -20,7 +20,7 @@ airflow_2_only = pytest.mark.skipif(
 )
 
 # Airflow 2.0-2.x's own function, verbatim (airflow/utils/python_virtualenv.py): the console script.
-LEGACY_SOURCE = '''
+LEGACY_SOURCE = """
 def _generate_virtualenv_cmd(tmp_dir: str, python_bin: str, system_site_packages: bool) -> list[str]:
     cmd = ["virtualenv", tmp_dir]
     if system_site_packages:
@@ -28,7 +28,7 @@ def _generate_virtualenv_cmd(tmp_dir: str, python_bin: str, system_site_packages
     if python_bin is not None:
         cmd.append(f"--python={python_bin}")
     return cmd
-'''
+"""
 
 
 def _module_with(source: str) -> types.ModuleType:
@@ -60,7 +60,11 @@ def test_installed_airflow_2_already_uses_the_interpreter() -> None:
 
     before = installed._generate_virtualenv_cmd
     assert plugin.patch_module(installed) in (plugin.NOT_NEEDED, plugin.ALREADY_PATCHED)
-    assert installed._generate_virtualenv_cmd("/tmp/v", None, False)[:3] == [sys.executable, "-m", "virtualenv"]
+    assert installed._generate_virtualenv_cmd("/tmp/v", None, False)[:3] == [
+        sys.executable,
+        "-m",
+        "virtualenv",
+    ]
     assert installed._generate_virtualenv_cmd is before
 
 
@@ -83,7 +87,12 @@ def test_an_unrecognised_airflow_is_left_alone(source: str, caplog: pytest.LogCa
 
 
 def test_module_command_only_rewrites_the_console_script() -> None:
-    assert plugin.module_command(["/home/u/.local/bin/virtualenv", "/t"]) == [sys.executable, "-m", "virtualenv", "/t"]
+    assert plugin.module_command(["/home/u/.local/bin/virtualenv", "/t"]) == [
+        sys.executable,
+        "-m",
+        "virtualenv",
+        "/t",
+    ]
     assert plugin.module_command(["python", "-m", "venv", "/t"]) == ["python", "-m", "venv", "/t"]
 
 
@@ -91,8 +100,10 @@ def test_module_command_only_rewrites_the_console_script() -> None:
 
 # A plugins-folder file that turns this Airflow back into one whose function calls the console
 # script (what MWAA users of Airflow 2.0.x had). Plugins-folder files load before entry points.
-LEGACY_PLUGIN_FILE = "import airflow.utils.python_virtualenv as _pv\n" + LEGACY_SOURCE + (
-    "\n_pv._generate_virtualenv_cmd = _generate_virtualenv_cmd\n"
+LEGACY_PLUGIN_FILE = (
+    "import airflow.utils.python_virtualenv as _pv\n"
+    + LEGACY_SOURCE
+    + ("\n_pv._generate_virtualenv_cmd = _generate_virtualenv_cmd\n")
 )
 # Registering a plugin of the same name first makes Airflow skip ours: "without the plugin".
 SHADOW_PLUGIN_FILE = (

@@ -33,14 +33,7 @@ _SKIP_SUFFIXES = (".pyc", ".pyo")
 PACKAGE = "airflow_mwaa_extras"
 SHIM_MODULE = "mwaa_extras_plugins.py"
 # Parts of this package that are of no use inside an MWAA plugins folder.
-_VENDOR_SKIP = frozenset({"example_dags", "demo", "testing", "cli"})
-# (module, class) of our plugins; tests keep it equal to the airflow.plugins entry points.
-VENDORED_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("airflow_mwaa_extras.plugins.timezone", "TimezonePlugin"),
-    ("airflow_mwaa_extras.plugins.virtualenv", "VirtualenvPlugin"),
-    ("airflow_mwaa_extras.plugins.env_vars", "EnvVarsPlugin"),
-    ("airflow_mwaa_extras.plugins.task_metrics", "TaskMetricsListenerPlugin"),
-)
+_VENDOR_SKIP = frozenset({"example_dags", "demo", "testing", "__main__.py"})
 # Import names that are not the distribution's name (import name -> distribution).
 _IMPORT_TO_DIST = {
     "yaml": "pyyaml",
@@ -95,34 +88,17 @@ def _zipinfo(name: str, is_dir: bool) -> zipfile.ZipInfo:
     return info
 
 
-def _shim_source(package_dir: Path) -> str:
-    imports = []
-    for module, cls in VENDORED_PLUGINS:
-        rel = Path(*module.split(".")[1:]).with_suffix(".py")
-        if (package_dir / rel).is_file():
-            imports.append(f"    from {module} import {cls}  # noqa: F401")
-    body = "\n".join(imports) or "    pass"
-    return f'''"""Registers the airflow-mwaa-extras plugins vendored in this plugins.zip.
+SHIM_SOURCE = f'''"""Registers the airflow-mwaa-extras plugins vendored in this plugins.zip.
 
 Written by `mwaa-extras plugins build --vendor-self`. Airflow imports every .py file of the
 plugins folder as a plugin module; .airflowignore keeps it out of the {PACKAGE}/ package,
-which is imported from here (the plugins folder is on sys.path) instead.
+which is imported from here (the plugins folder is on sys.path) instead. Plugins that an
+installed copy already registers through its entry points are left out.
 """
 
-from importlib import metadata
+from airflow_mwaa_extras.plugins.folder import plugins_for_folder
 
-
-def _installed():
-    try:
-        metadata.distribution("airflow-mwaa-extras")
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-# A copy installed from requirements.txt registers the same plugins through its entry points.
-if not _installed():
-{body}
+globals().update(plugins_for_folder())
 '''
 
 
@@ -170,7 +146,9 @@ def _add_vendored(entries: dict[str, tuple[bool, bytes]]) -> None:
             continue
         key = f"{PACKAGE}/{name}"
         entries[key] = (True, b"") if path.is_dir() else (False, path.read_bytes())
-    entries[SHIM_MODULE] = (False, _shim_source(package_dir).encode())
+    if f"{PACKAGE}/plugins/folder.py" not in entries:  # pragma: no cover - a broken installation
+        raise UsageError(f"this copy of {PACKAGE} has no plugins/folder.py to vendor")
+    entries[SHIM_MODULE] = (False, SHIM_SOURCE.encode())
     ignore_old = entries.get(".airflowignore", (False, b""))[1].decode()
     # A bare name works with both ignore syntaxes (regexp on 2.x, glob on 3.x).
     if PACKAGE not in ignore_old.split():

@@ -47,11 +47,12 @@ def seed_history(
     days: int = 180,
     now: datetime | None = None,
     with_dag_rows: bool = True,
+    stuck_run: bool = True,
 ) -> SeedSummary:
     """Insert the history; ``now`` (UTC) is the end of the period (default: the current time).
 
     The last run of DAG 0 is running, the last run of DAG 1 queued, and the first (oldest) run
-    of DAG 2 has been stuck running since the start of the period.
+    of DAG 2 has been stuck running since the start of the period (unless ``stuck_run=False``).
     """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     with engine.connect() as probe:
@@ -73,7 +74,7 @@ def seed_history(
             for r in range(runs_per_dag):
                 logical = start + step * r + timedelta(minutes=d)
                 state = "success" if r % 7 else "failed"
-                if (d == 0 and r == runs_per_dag - 1) or (d == 2 and r == 0):
+                if (d == 0 and r == runs_per_dag - 1) or (stuck_run and d == 2 and r == 0):
                     state = "running"
                 elif d == 1 and r == runs_per_dag - 1:
                     state = "queued"

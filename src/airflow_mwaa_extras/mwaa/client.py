@@ -89,6 +89,19 @@ class CliResult:
         """Whether the output says the command failed (see :func:`looks_failed`)."""
         return looks_failed(self.stderr)
 
+    def parsed_json(self) -> Any:
+        """The JSON document in stdout (``--output=json``), skipping log lines printed before it.
+
+        :raises MwaaProtocolError: when stdout holds no JSON document
+        """
+        decoder = json.JSONDecoder()
+        for match in re.finditer(r"^[\[{]", self.stdout, re.MULTILINE):
+            try:
+                return decoder.raw_decode(self.stdout, match.start())[0]
+            except ValueError:
+                continue
+        raise MwaaProtocolError(f"{command_head(self.command)} printed no JSON document")
+
 
 @dataclass
 class ClientStats:
@@ -212,7 +225,9 @@ def decode_cli_response(body: bytes) -> tuple[str, str]:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         snippet = body[:80].decode("utf-8", errors="replace").strip()
-        raise MwaaProtocolError(f"the CLI endpoint answered something that is not JSON: {snippet!r}") from None
+        raise MwaaProtocolError(
+            f"the CLI endpoint answered something that is not JSON: {snippet!r}"
+        ) from None
     if not isinstance(payload, dict) or not ({"stdout", "stderr"} & payload.keys()):
         raise MwaaProtocolError("the CLI endpoint's JSON has neither stdout nor stderr")
     return _decode_field(payload, "stdout"), _decode_field(payload, "stderr")
@@ -256,7 +271,9 @@ class MwaaEnvironmentClient:
         if not environment_name or not isinstance(environment_name, str):
             raise UsageError("an MWAA environment name is needed")
         if not 1 <= int(max_concurrency) <= MAX_CONCURRENCY:
-            raise UsageError(f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, got {max_concurrency}")
+            raise UsageError(
+                f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, got {max_concurrency}"
+            )
         if int(max_attempts) < 1:
             raise UsageError(f"max_attempts must be at least 1, got {max_attempts}")
         if not 0 <= token_margin < token_lifetime:
@@ -290,18 +307,27 @@ class MwaaEnvironmentClient:
     def mwaa_client(self) -> Any:
         """The boto3 ``mwaa`` client (shared with InvokeRestApi callers)."""
         if self._mwaa_client is None:
-            self._mwaa_client = create_mwaa_client(
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.timeout,
-            )
+            from botocore.exceptions import NoRegionError
+
+            try:
+                self._mwaa_client = create_mwaa_client(
+                    region_name=self.region_name,
+                    endpoint_url=self.endpoint_url,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.timeout,
+                )
+            except NoRegionError:
+                raise UsageError(
+                    "no AWS region configured: pass --region / region_name or set AWS_DEFAULT_REGION"
+                ) from None
         return self._mwaa_client
 
     def get_environment(self) -> dict[str, Any]:
         """GetEnvironment's ``Environment`` (cached after the first call)."""
         if self._environment is None:
-            response = self._call_api("GetEnvironment", self.mwaa_client.get_environment, Name=self.environment_name)
+            response = self._call_api(
+                "GetEnvironment", self.mwaa_client.get_environment, Name=self.environment_name
+            )
             self._environment = dict(response.get("Environment") or {})
         return self._environment
 
@@ -343,7 +369,9 @@ class MwaaEnvironmentClient:
         except NoCredentialsError:
             raise MwaaAccessDeniedError(f"{operation}: no AWS credentials found") from None
         except NoRegionError:
-            raise UsageError(f"{operation}: no AWS region configured (set region_name or AWS_DEFAULT_REGION)") from None
+            raise UsageError(
+                f"{operation}: no AWS region configured (set region_name or AWS_DEFAULT_REGION)"
+            ) from None
         except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as err:
             raise MwaaUnreachableError(f"{operation}: cannot reach the MWAA API: {err}") from None
         except BotoCoreError as err:
@@ -355,11 +383,16 @@ class MwaaEnvironmentClient:
         """A token with more than ``token_margin`` seconds left; a new one only when needed."""
         with self._token_lock:
             token = self._token
-            if token is not None and time.monotonic() - token.requested_at < self.token_lifetime - self.token_margin:
+            if (
+                token is not None
+                and time.monotonic() - token.requested_at < self.token_lifetime - self.token_margin
+            ):
                 return token
             requested_at = time.monotonic()
             self.stats.add(token_calls=1)
-            response = self._call_api("CreateCliToken", self.mwaa_client.create_cli_token, Name=self.environment_name)
+            response = self._call_api(
+                "CreateCliToken", self.mwaa_client.create_cli_token, Name=self.environment_name
+            )
             value, hostname = response.get("CliToken"), response.get("WebServerHostname")
             if not value or not hostname:
                 raise MwaaProtocolError("CreateCliToken answered without CliToken or WebServerHostname")
@@ -391,6 +424,7 @@ class MwaaEnvironmentClient:
         :raises MwaaCliError: the command ran and failed (``.stderr`` holds its error output)
         """
         cmd = command if isinstance(command, commands.AirflowCommand) else commands.raw(command)
+        commands.check_known(cmd)  # before GetEnvironment: no call at all for a hopeless command
         commands.check_supported(cmd, self.airflow_version)
         line = cmd.to_shell()
         shown = cmd.display()
@@ -485,7 +519,7 @@ class MwaaEnvironmentClient:
             except (TimeoutError, socket.timeout):
                 # The command may have started: retrying could run it twice.
                 raise MwaaUnreachableError(
-                    f"{self.environment_name} did not answer {command_head(shown)} within {self.timeout:.0f} s; "
+                    f"{self.environment_name} did not answer {command_head(shown)} within {self.timeout:g} s; "
                     "it may still have run"
                 ) from None
             except (OSError, http.client.HTTPException) as err:
@@ -501,8 +535,13 @@ def _client_error(err: Any, operation: str, environment: str) -> MwaaError:
     error = err.response.get("Error", {})
     code = str(error.get("Code", ""))
     message = str(error.get("Message", "")).strip() or code
-    if code == "ResourceNotFoundException" or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-        return MwaaEnvironmentNotFoundError(f"no MWAA environment named {environment!r} ({operation}: {message})")
+    if (
+        code == "ResourceNotFoundException"
+        or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+    ):
+        return MwaaEnvironmentNotFoundError(
+            f"no MWAA environment named {environment!r} ({operation}: {message})"
+        )
     if code in _ACCESS_DENIED_CODES:
         return MwaaAccessDeniedError(f"{operation} on {environment} was denied: {message}")
     if code in _THROTTLED_CODES:

@@ -207,6 +207,15 @@ def check_supported(command: AirflowCommand | str | Sequence[str], airflow_versi
         )
 
 
+def check_known(command: AirflowCommand) -> None:
+    """Refuse a command that MWAA runs on no Airflow version (needs no version, so no network call)."""
+    name = command.name
+    if not any(name in table for table in SUPPORTED_COMMANDS.values()):
+        raise UnsupportedCommandError(
+            f"MWAA does not run 'airflow {name}' through its CLI endpoint{_HINTS.get(name, '')}"
+        )
+
+
 _HINTS = {
     "variables import": " (use `mwaa-extras variables import`, which sends one `variables set` per key)",
     "connections import": " (add connections one by one with `connections add`)",

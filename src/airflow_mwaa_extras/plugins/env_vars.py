@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +35,34 @@ from airflow_mwaa_extras.version_compat import AirflowPlugin
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ACTIONS = ("set", "unset", "prepend", "append")
 
 
-@dataclass
 class EnvChanges:
-    """What to do to the environment, validated; apply with :func:`apply_changes`."""
+    """What to do to the environment, validated; apply with :func:`apply_changes`.
 
-    set: dict[str, str] = field(default_factory=dict)
-    unset: list[str] = field(default_factory=list)
-    prepend: dict[str, list[str]] = field(default_factory=dict)
-    append: dict[str, list[str]] = field(default_factory=dict)
+    A plain class rather than a dataclass: this module loads in every Airflow process and the
+    dataclass machinery costs more to import than everything else here.
+
+    :param set: variables to set
+    :param unset: variables to remove
+    :param prepend: entries to put in front of PATH-like variables
+    :param append: entries to add at the end of PATH-like variables
+    """
+
+    __slots__ = ("append", "prepend", "set", "unset")
+
+    def __init__(
+        self,
+        set: dict[str, str] | None = None,
+        unset: list[str] | None = None,
+        prepend: dict[str, list[str]] | None = None,
+        append: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.set = dict(set or {})
+        self.unset = list(unset or [])
+        self.prepend = dict(prepend or {})
+        self.append = dict(append or {})
 
     def extend(self, other: EnvChanges) -> None:
         """Add ``other``'s changes after this one's.
@@ -63,7 +77,8 @@ class EnvChanges:
 
 
 def _check_name(name: object, where: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    # Portable environment variable names: ASCII letters, digits and _, not starting with a digit.
+    if not isinstance(name, str) or not (name.isascii() and name.isidentifier()):
         raise PluginConfigError(f"{where}: {name!r} is not a valid environment variable name")
     return name
 

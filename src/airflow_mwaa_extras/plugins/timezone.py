@@ -54,7 +54,7 @@ def apply_timezone(name: str) -> bool:
     # (which asks pendulum for "local") sees the new one.
     local_tz_module = sys.modules.get("pendulum.tz.local_timezone")
     if local_tz_module is not None and hasattr(local_tz_module, "_local_timezone"):
-        local_tz_module._local_timezone = None
+        setattr(local_tz_module, "_local_timezone", None)  # noqa: B010 - private, so no attribute access
     return changed
 
 

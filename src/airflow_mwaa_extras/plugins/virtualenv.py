@@ -62,7 +62,9 @@ def _wrap(original: Callable[..., list[str]]) -> Callable[..., list[str]]:
         return module_command(original(tmp_dir, python_bin, system_site_packages))
 
     setattr(_generate_virtualenv_cmd, _MARKER, original)
-    _generate_virtualenv_cmd.__doc__ = "airflow-mwaa-extras: the original command, run with sys.executable -m."
+    _generate_virtualenv_cmd.__doc__ = (
+        "airflow-mwaa-extras: the original command, run with sys.executable -m."
+    )
     return _generate_virtualenv_cmd
 
 

@@ -165,12 +165,24 @@ def build_uri(parts: ConnectionParts) -> str:
     uri += host_block
     if parts.extra:
         separator = "?" if parts.schema else "/?"
-        plain = all(isinstance(k, str) and isinstance(v, str) for k, v in parts.extra.items())
+        plain = all(isinstance(k, str) and _plain_string(v) for k, v in parts.extra.items())
         if plain and "__extra__" not in parts.extra:
             uri += separator + urlencode(parts.extra)
         else:
             uri += separator + urlencode({"__extra__": json.dumps(parts.extra)})
     return uri
+
+
+def _plain_string(value: Any) -> bool:
+    # Airflow 3's core parser JSON-decodes every query value it can ("5" -> 5, '{"a": 1}' ->
+    # a dict) while the Task SDK's does not: such values only survive inside __extra__.
+    if not isinstance(value, str):
+        return False
+    try:
+        json.loads(value)
+    except ValueError:
+        return True
+    return False
 
 
 def build_json(parts: ConnectionParts) -> str:
@@ -305,9 +317,13 @@ def check_uri_text(conn_id: str, uri: str) -> None:
 
 
 def parts_from_uri(conn_id: str, uri: str) -> ConnectionParts:
-    """Parse a URI (e.g. from an ``.env`` export) with Airflow, after :func:`check_uri_text`."""
+    """Parse a URI (e.g. from an ``.env`` export) with Airflow, after :func:`check_uri_text`.
+
+    On Airflow 3 the Task SDK's reading wins: the core parser JSON-decodes query values, so it
+    would turn an extra that held a JSON *string* into an object.
+    """
     check_uri_text(conn_id, uri)
-    return parse_secret(conn_id, uri)[0]
+    return parse_secret(conn_id, uri)[-1]
 
 
 def parts_from_secret_text(conn_id: str, text: str) -> ConnectionParts:

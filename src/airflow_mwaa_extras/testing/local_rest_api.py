@@ -305,6 +305,9 @@ def _serve() -> None:  # pragma: no cover - runs in the child process
 def _announce(port: int) -> None:  # pragma: no cover - runs in the child process
     sys.stdout.write(f"{_READY_PREFIX}{port}\n")
     sys.stdout.flush()
+    # The parent stops reading stdout after this line; Airflow 3 logs to stdout, and a full
+    # pipe would block the server, so everything from now on goes to the log file.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
 def _serve_v1(sock: socket.socket, port: int) -> None:  # pragma: no cover - child process

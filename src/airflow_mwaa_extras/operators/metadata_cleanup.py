@@ -1,0 +1,153 @@
+"""Delete old metadata safely: archive to S3, verify the archive, then delete in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.metadata.manifest import DEFAULT_KEY_TEMPLATE, DEFAULT_MANIFEST_TEMPLATE
+from airflow_mwaa_extras.version_compat import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
+    from airflow_mwaa_extras.version_compat import Context
+
+AIRFLOW_3_DB_CLEAN_TABLES = ("dag_run", "task_instance", "log")
+
+
+class MetadataCleanupOperator(BaseOperator):
+    """Archive metadata rows older than ``retention_days`` to S3, verify, then delete them.
+
+    Airflow 2: runs, their task instances (and failures, reschedules, XComs) and audit-log rows
+    are read and deleted here, in batches of ``batch_size`` runs, each its own transaction;
+    running and queued runs, the last ``keep_last_runs`` runs per DAG and DAG definitions
+    (``dag``, ``dag_tag``) are never deleted. Airflow 3: the rows are archived through the REST
+    API, then ``airflow db clean`` runs in the environment through the CLI endpoint (core's rules
+    apply there: see docs/metadata.md). The return value (XCom) is a summary with per-table
+    counts and the manifest key.
+
+    :param retention_days: keep rows newer than this many days (required; templated).
+    :param bucket: the S3 bucket for the archive (templated); required unless ``archive=False``.
+    :param keep_last_runs: runs kept per DAG, however old (Airflow 2; Airflow 3 keeps core's one).
+    :param batch_size: runs per delete transaction.
+    :param dry_run: only count what would be deleted, per table.
+    :param archive: archive before deleting (default); ``False`` deletes without a copy.
+    :param fmt: archive format, ``csv`` or ``jsonl``.
+    :param gzip: gzip the archive.
+    :param key_template: archive object key (templated).
+    :param manifest_key_template: manifest key (templated).
+    :param environment_name: MWAA environment on Airflow 3; ``$AIRFLOW_ENV_NAME`` when empty (templated).
+    :param aws_conn_id: the Airflow ``aws`` connection.
+    :param region_name: the AWS region; the connection's when not given.
+    """
+
+    template_fields: Sequence[str] = (
+        "retention_days", "bucket", "key_template", "manifest_key_template", "environment_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        retention_days: int,
+        bucket: str | None = None,
+        keep_last_runs: int = 1,
+        batch_size: int = 1000,
+        dry_run: bool = False,
+        archive: bool = True,
+        fmt: str = "csv",
+        gzip: bool = False,
+        key_template: str = DEFAULT_KEY_TEMPLATE,
+        manifest_key_template: str = DEFAULT_MANIFEST_TEMPLATE,
+        environment_name: str | None = None,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.retention_days = retention_days
+        self.bucket = bucket
+        self.keep_last_runs = keep_last_runs
+        self.batch_size = batch_size
+        self.dry_run = dry_run
+        self.archive = archive
+        self.fmt = fmt
+        self.gzip = gzip
+        self.key_template = key_template
+        self.manifest_key_template = manifest_key_template
+        self.environment_name = environment_name
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+
+    @cached_property
+    def hook(self) -> MetadataDbHook:
+        from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
+
+        return MetadataDbHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, environment_name=self.environment_name or None
+        )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_mwaa_extras.metadata.cleanup import CleanupPolicy
+        from airflow_mwaa_extras.metadata.export import ExportSettings
+
+        try:
+            retention = int(self.retention_days)
+        except (TypeError, ValueError):
+            raise UsageError(f"retention_days must be a whole number of days, got {self.retention_days!r}") from None
+        policy = CleanupPolicy(retention_days=retention, keep_last_runs=self.keep_last_runs, batch_size=self.batch_size)
+        policy.validated()
+        settings = None
+        if self.archive and not self.dry_run:
+            if not self.bucket:
+                raise UsageError("archive=True needs a bucket (or pass archive=False to delete without a copy)")
+            settings = ExportSettings(
+                bucket=self.bucket, fmt=self.fmt, gzip=self.gzip, key_template=self.key_template,
+                manifest_key_template=self.manifest_key_template, run_id=str(context["run_id"]),
+            ).validated()
+        if self.hook.uses_database:
+            return self._clean_database(policy, settings)
+        return self._clean_through_environment(policy, settings)
+
+    def _clean_database(self, policy: Any, settings: Any) -> dict[str, Any]:
+        from airflow_mwaa_extras.metadata.cleanup import run_cleanup
+
+        report = run_cleanup(
+            self.hook.engine, policy, s3_client=self.hook.s3_client if settings else None, archive=settings,
+            dry_run=self.dry_run,
+        )
+        self.log.info("%s (%d batches)", report.summary(), report.batches)
+        return {
+            "cutoff": report.cutoff.isoformat(), "dry_run": report.dry_run, "counts": report.counts,
+            "deleted": report.deleted, "manifest_key": report.manifest_key,
+        }
+
+    def _clean_through_environment(self, policy: Any, settings: Any) -> dict[str, Any]:
+        from airflow_mwaa_extras.metadata.manifest import utc_now, verify_manifest
+        from airflow_mwaa_extras.metadata.rest_export import export_via_rest
+        from airflow_mwaa_extras.mwaa import commands
+
+        if policy.keep_last_runs != 1:
+            raise UsageError("on Airflow 3 db clean keeps exactly the last run per DAG: leave keep_last_runs at 1")
+        cutoff = utc_now() - timedelta(days=policy.retention_days)
+        manifest_key = None
+        if settings is not None:
+            exported = export_via_rest(
+                self.hook.rest_fetcher(), self.hook.s3_client, settings, api_version="v2",
+                tables=list(AIRFLOW_3_DB_CLEAN_TABLES), older_than=cutoff,
+            )
+            verify_manifest(self.hook.s3_client, exported.manifest_key, exported.manifest,
+                            exported.manifest.rows_by_table())
+            manifest_key = exported.manifest_key
+            self.log.info("Archived %s to s3://%s/%s", exported.manifest.rows_by_table(), settings.bucket, manifest_key)
+        client = self.hook.environment_client()
+        command = commands.db_clean(
+            cutoff, airflow_version=client.airflow_version, tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
+            dry_run=self.dry_run, skip_archive=True,
+        )
+        result = client.run(command)
+        self.log.info("db clean in %s:\n%s", self.hook.environment_name, result.stdout[-4000:])
+        return {"cutoff": cutoff.isoformat(), "dry_run": self.dry_run, "manifest_key": manifest_key,
+                "db_clean_output": result.stdout[-2000:]}

@@ -1,0 +1,110 @@
+"""Export metadata tables (DAG runs, task instances, task failures, audit log) to S3."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_mwaa_extras.metadata.manifest import DEFAULT_KEY_TEMPLATE, DEFAULT_MANIFEST_TEMPLATE
+from airflow_mwaa_extras.version_compat import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
+    from airflow_mwaa_extras.version_compat import Context
+
+
+class MetadataExportOperator(BaseOperator):
+    """Stream metadata rows dated in a window to S3 (CSV or JSON Lines) and push the manifest key.
+
+    On Airflow 2 the rows come from the metadata DB (PostgreSQL ``COPY`` on MWAA); on Airflow 3
+    they come through the environment's REST API (InvokeRestApi), which carries the columns
+    listed in docs/metadata.md. The return value (XCom) is the manifest's S3 key.
+
+    :param bucket: the S3 bucket (templated).
+    :param tables: tables to export; default DAG runs, task instances, task failures (Airflow 2)
+        and the audit log (templated).
+    :param older_than_days: export rows older than this many days (templated).
+    :param newer_than_days: export rows newer than this many days (templated).
+    :param fmt: ``csv`` or ``jsonl``.
+    :param gzip: gzip each object.
+    :param key_template: object key with ``{table}``, ``{date}``, ``{run_id}``, ``{ext}`` (templated).
+    :param manifest_key_template: manifest key, same placeholders (templated).
+    :param method: database read path: ``auto``, ``copy`` or ``portable`` (Airflow 2).
+    :param environment_name: MWAA environment whose REST API is read on Airflow 3;
+        ``$AIRFLOW_ENV_NAME`` when empty (templated).
+    :param aws_conn_id: the Airflow ``aws`` connection.
+    :param region_name: the AWS region; the connection's when not given.
+    """
+
+    template_fields: Sequence[str] = (
+        "bucket", "tables", "older_than_days", "newer_than_days", "key_template", "manifest_key_template",
+        "environment_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        tables: Sequence[str] | None = None,
+        older_than_days: int | None = None,
+        newer_than_days: int | None = None,
+        fmt: str = "csv",
+        gzip: bool = False,
+        key_template: str = DEFAULT_KEY_TEMPLATE,
+        manifest_key_template: str = DEFAULT_MANIFEST_TEMPLATE,
+        method: str = "auto",
+        environment_name: str | None = None,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket = bucket
+        self.tables = tables
+        self.older_than_days = older_than_days
+        self.newer_than_days = newer_than_days
+        self.fmt = fmt
+        self.gzip = gzip
+        self.key_template = key_template
+        self.manifest_key_template = manifest_key_template
+        self.method = method
+        self.environment_name = environment_name
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+
+    @cached_property
+    def hook(self) -> MetadataDbHook:
+        from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
+
+        return MetadataDbHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, environment_name=self.environment_name or None
+        )
+
+    def execute(self, context: Context) -> str:
+        from airflow_mwaa_extras.metadata.export import ExportSettings, export_metadata
+        from airflow_mwaa_extras.metadata.manifest import utc_now
+        from airflow_mwaa_extras.metadata.rest_export import export_via_rest
+
+        now = utc_now()
+        older = now - timedelta(days=int(self.older_than_days)) if self.older_than_days not in (None, "") else None
+        newer = now - timedelta(days=int(self.newer_than_days)) if self.newer_than_days not in (None, "") else None
+        settings = ExportSettings(
+            bucket=self.bucket, fmt=self.fmt, gzip=self.gzip, key_template=self.key_template,
+            manifest_key_template=self.manifest_key_template, run_id=str(context["run_id"]), method=self.method,
+        )
+        tables = list(self.tables) if self.tables else None
+        if self.hook.uses_database:
+            result = export_metadata(
+                self.hook.engine, self.hook.s3_client, settings, tables=tables, newer_than=newer, older_than=older
+            )
+        else:
+            result = export_via_rest(
+                self.hook.rest_fetcher(), self.hook.s3_client, settings, api_version="v2", tables=tables,
+                newer_than=newer, older_than=older,
+            )
+        for obj in result.manifest.objects:
+            self.log.info("Exported %d %s rows to s3://%s/%s (%d bytes)", obj.rows, obj.table, self.bucket, obj.key, obj.bytes)
+        self.log.info("Manifest: s3://%s/%s", self.bucket, result.manifest_key)
+        return result.manifest_key

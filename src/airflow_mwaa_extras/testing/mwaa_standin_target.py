@@ -1,0 +1,70 @@
+"""A second local "MWAA environment" ready to receive triggers: its own home, DB and one DAG.
+
+Used by the tests, the demo and the benchmark of the remote CLI: :func:`prepare_remote_home`
+creates an Airflow home whose dags folder holds :data:`TARGET_DAG_ID` and registers the DAG in
+that home's metadata DB (``dags trigger`` needs it there), then :func:`run_conf` reads back what
+the remote side stored for a run.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
+
+TARGET_DAG_ID = "mwaa_extras_standin_target"
+
+_TARGET_DAG = f'''
+"""Triggered through the MWAA stand-in; it only has to exist (runs stay queued: it is paused)."""
+from __future__ import annotations
+
+import datetime
+
+from airflow_mwaa_extras.version_compat import DAG, PythonOperator
+
+with DAG(dag_id="{TARGET_DAG_ID}", schedule=None, start_date=datetime.datetime(2024, 1, 1), catchup=False):
+    PythonOperator(task_id="noop", python_callable=lambda: None)
+'''
+
+
+def write_target_dag(folder: Path) -> Path:
+    """Write the target DAG file into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{TARGET_DAG_ID}.py"
+    path.write_text(_TARGET_DAG)
+    return path
+
+
+def prepare_remote_home(path: Path | str, *, pg_dsn: str | None = None) -> AirflowHome:
+    """A migrated Airflow home with the target DAG registered in its metadata DB."""
+    home = create_airflow_home(Path(path), pg_dsn=pg_dsn)
+    write_target_dag(home.dags_folder)
+    home.airflow("dags", "reserialize")
+    return home
+
+
+def run_conf(home: AirflowHome, dag_id: str, run_id: str) -> Any:
+    """The conf the remote home stored for a run (SQLite homes; ``None`` when there is no such run).
+
+    Airflow 2 stores it pickled, Airflow 3 as JSON text.
+    """
+    if not home.sql_alchemy_conn.startswith("sqlite:///"):
+        raise ValueError("run_conf reads SQLite homes only")
+    with sqlite3.connect(home.sql_alchemy_conn.removeprefix("sqlite:///")) as conn:
+        row = conn.execute("SELECT conf FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)).fetchone()
+    if row is None:
+        return None
+    value = row[0]
+    if isinstance(value, bytes):
+        return pickle.loads(value)  # noqa: S301  (our own test database)
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def count_runs(home: AirflowHome, dag_id: str) -> int:
+    """How many runs of ``dag_id`` the home's (SQLite) metadata DB holds."""
+    with sqlite3.connect(home.sql_alchemy_conn.removeprefix("sqlite:///")) as conn:
+        return int(conn.execute("SELECT count(*) FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchone()[0])

@@ -1,0 +1,300 @@
+"""The client's protocol handling against a scripted web server and botocore's Stubber."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.client import (
+    MwaaEnvironmentClient,
+    decode_cli_response,
+    is_loopback_host,
+    looks_failed,
+    web_server_base_url,
+)
+from airflow_mwaa_extras.mwaa.errors import (
+    MwaaAccessDeniedError,
+    MwaaCliError,
+    MwaaEnvironmentNotFoundError,
+    MwaaProtocolError,
+    MwaaThrottledError,
+    MwaaUnreachableError,
+    UnsupportedCommandError,
+)
+from tests.mwaa.fake_web_server import ok_body, scripted_server
+
+ENV = "analytics"
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Any, Stubber]]:
+    mwaa = boto3.client(
+        "mwaa", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x", endpoint_url="http://127.0.0.1:9"
+    )
+    with Stubber(mwaa) as stubber:
+        yield mwaa, stubber
+        stubber.assert_no_pending_responses()
+
+
+def _tokens(stubber: Stubber, host: str, count: int) -> None:
+    for index in range(count):
+        stubber.add_response("create_cli_token", {"CliToken": f"token-{index}", "WebServerHostname": host}, {"Name": ENV})
+
+
+def _client(mwaa: Any, **kwargs: Any) -> MwaaEnvironmentClient:
+    kwargs.setdefault("airflow_version", "2.10.3")
+    kwargs.setdefault("backoff_base", 0.01)
+    return MwaaEnvironmentClient(ENV, mwaa_client=mwaa, **kwargs)
+
+
+def test_a_command_is_sent_quoted_with_the_token_and_decoded(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, ok_body("created ✓\n", "[2024-01-01T00:00:00.000+0000] {x.py:1} INFO - hi\n"))]) as web:
+        _tokens(stubber, web.host, 1)
+        client = _client(mwaa)
+        cmd = commands.dags_trigger("d; rm -rf /", airflow_version="2.10.3", conf={"q": "it's $(x)"})
+        result = client.run(cmd)
+    assert result.stdout == "created ✓\n" and not result.failed
+    sent = web.requests[0]
+    assert sent["path"] == "/aws_mwaa/cli"
+    assert sent["headers"]["Authorization"] == "Bearer token-0"
+    assert sent["headers"]["Content-Type"] == "text/plain"
+    assert sent["body"].decode() == cmd.to_shell()
+    assert client.stats.token_calls == 1 and client.stats.http_requests == 1
+
+
+def test_503_is_retried_with_backoff_until_it_succeeds(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(503, b"busy"), (503, b"busy"), (200, ok_body("ok"))]) as web:
+        _tokens(stubber, web.host, 1)
+        client = _client(mwaa)
+        assert client.run("version").stdout == "ok"
+    assert (client.stats.http_503, client.stats.retries, client.stats.http_requests) == (2, 2, 3)
+
+
+def test_503_forever_gives_up_after_max_attempts(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(503, b"busy")]) as web:
+        _tokens(stubber, web.host, 1)
+        with pytest.raises(MwaaThrottledError, match="stayed busy .* after 3 attempts"):
+            _client(mwaa, max_attempts=3).run("version")
+        assert len(web.requests) == 3
+
+
+def test_401_refreshes_the_token_once(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(401, b"expired"), (200, ok_body("ok"))]) as web:
+        _tokens(stubber, web.host, 2)
+        client = _client(mwaa)
+        assert client.run("version").stdout == "ok"
+    assert [r["headers"]["Authorization"] for r in web.requests] == ["Bearer token-0", "Bearer token-1"]
+
+
+def test_403_twice_is_access_denied(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(403, b"no")]) as web:
+        _tokens(stubber, web.host, 2)
+        with pytest.raises(MwaaAccessDeniedError, match="refused a fresh CLI token"):
+            _client(mwaa).run("version")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>gateway</html>", "not JSON"),
+        (b'{"stdout": "***", "stderr": ""}', "stdout is not valid base64"),
+        (b'{"stdout": 1}', "stdout is not a base64 string"),
+        (b'{"other": 1}', "neither stdout nor stderr"),
+    ],
+    ids=["html", "bad-base64", "not-string", "wrong-keys"],
+)
+def test_malformed_answers_are_protocol_errors(stubbed: tuple[Any, Stubber], body: bytes, message: str) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, body)]) as web:
+        _tokens(stubber, web.host, 1)
+        with pytest.raises(MwaaProtocolError, match=message):
+            _client(mwaa).run("version")
+
+
+def test_an_unexpected_status_is_a_protocol_error_naming_it(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(404, b"nothing here")]) as web:
+        _tokens(stubber, web.host, 1)
+        with pytest.raises(MwaaProtocolError, match="HTTP 404 to version: nothing here"):
+            _client(mwaa).run("version")
+
+
+def test_an_unreachable_web_server_is_retried_then_named(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{sock.getsockname()[1]}"
+    _tokens(stubber, closed, 1)
+    with pytest.raises(MwaaUnreachableError, match=f"after 2 attempts: cannot connect to {closed}"):
+        _client(mwaa, max_attempts=2).run("version")
+
+
+def test_a_slow_answer_times_out_without_a_retry(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
+        _tokens(stubber, web.host, 1)
+        with pytest.raises(MwaaUnreachableError, match="did not answer version within 0.2 s; it may still have run"):
+            _client(mwaa, timeout=0.2).run("version")
+        assert len(web.requests) == 1
+
+
+def test_a_token_is_reused_only_while_it_has_margin_left(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, ok_body("ok"))]) as web:
+        _tokens(stubber, web.host, 2)
+        client = _client(mwaa, token_lifetime=0.6, token_margin=0.3)
+        client.run("version")
+        client.run("version")  # same token: well inside its life
+        time.sleep(0.35)
+        client.run("version")  # less than the margin left: a new token
+    assert client.stats.token_calls == 2
+    assert client.stats.max_token_age_at_send < 0.6
+    assert [r["headers"]["Authorization"] for r in web.requests] == ["Bearer token-0"] * 2 + ["Bearer token-1"]
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_commands_to_one_environment_are_serialized(stubbed: tuple[Any, Stubber], concurrency: int) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, ok_body("ok"))], delay=0.15) as web:
+        _tokens(stubber, web.host, 1)
+        client = _client(mwaa, max_concurrency=concurrency)
+        threads = [threading.Thread(target=client.run, args=("version",)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert web.max_in_flight == concurrency
+    assert len(web.requests) == 4
+
+
+def test_a_failed_command_raises_with_its_stderr(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    stderr = "Traceback (most recent call last):\n  File x\nairflow.exceptions.DagNotFound: Dag id nope not found\n"
+    with scripted_server([(200, ok_body("", stderr))]) as web:
+        _tokens(stubber, web.host, 1)
+        client = _client(mwaa)
+        with pytest.raises(MwaaCliError, match="airflow dags trigger failed in analytics: .*DagNotFound") as info:
+            client.run(commands.dags_trigger("nope", airflow_version="2.10.3"))
+        assert info.value.stderr == stderr
+        assert info.value.command == "dags trigger -- nope"
+        assert client.run("dags trigger nope", check=False).failed
+
+
+def test_secret_values_never_appear_in_results_or_errors(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, ok_body("", "Error: boom\n"))]) as web:
+        _tokens(stubber, web.host, 1)
+        cmd = commands.variables_set("api_key", "hunter2", airflow_version="2.10.3")
+        with pytest.raises(MwaaCliError) as info:
+            _client(mwaa).run(cmd)
+    assert "hunter2" not in str(info.value) and "hunter2" not in info.value.command
+    assert b"hunter2" in web.requests[0]["body"]  # it was sent, only never shown
+
+
+def test_unsupported_commands_are_refused_before_any_call(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, _stubber = stubbed  # no response queued: any API call would fail the test
+    with pytest.raises(UnsupportedCommandError, match="variables import"):
+        _client(mwaa).run("variables import vars.json")
+
+
+def test_airflow_version_comes_from_get_environment_once(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    stubber.add_response("get_environment", {"Environment": {"Name": ENV, "AirflowVersion": "3.0.6"}}, {"Name": ENV})
+    client = MwaaEnvironmentClient(ENV, mwaa_client=mwaa)
+    assert client.airflow_version == "3.0.6"
+    assert client.airflow_version == "3.0.6"
+    assert client.mwaa_client is mwaa
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "expected", "message"),
+    [
+        ("get_environment", "ResourceNotFoundException", MwaaEnvironmentNotFoundError, "no MWAA environment named 'analytics'"),
+        ("get_environment", "AccessDeniedException", MwaaAccessDeniedError, "GetEnvironment on analytics was denied"),
+        ("create_cli_token", "AccessDeniedException", MwaaAccessDeniedError, "CreateCliToken on analytics was denied"),
+        ("create_cli_token", "ResourceNotFoundException", MwaaEnvironmentNotFoundError, "no MWAA environment"),
+    ],
+)
+def test_api_errors_map_to_one_clear_exception(
+    stubbed: tuple[Any, Stubber], operation: str, code: str, expected: type[Exception], message: str
+) -> None:
+    mwaa, stubber = stubbed
+    stubber.add_client_error(operation, service_error_code=code, service_message="nope", http_status_code=403)
+    client = MwaaEnvironmentClient(ENV, mwaa_client=mwaa, airflow_version=None if operation == "get_environment" else "2.10.3")
+    with pytest.raises(expected, match=message):
+        client.run("version")
+
+
+def test_web_login_url(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    stubber.add_response(
+        "create_web_login_token", {"WebToken": "abc", "WebServerHostname": "x.c2.us-east-1.airflow.amazonaws.com"}, {"Name": ENV}
+    )
+    assert (
+        _client(mwaa).web_login_url()
+        == "https://x.c2.us-east-1.airflow.amazonaws.com/aws_mwaa/aws-console-sso?login=true#abc"
+    )
+
+
+@pytest.mark.parametrize(
+    ("hostname", "expected"),
+    [
+        ("abc.c2.us-east-1.airflow.amazonaws.com", "https://abc.c2.us-east-1.airflow.amazonaws.com"),
+        ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("localhost:1", "http://localhost:1"),
+        ("[::1]:5", "http://[::1]:5"),
+        ("https://abc.example.com", "https://abc.example.com"),
+    ],
+)
+def test_plain_http_only_for_loopback(hostname: str, expected: str) -> None:
+    assert web_server_base_url(hostname) == expected
+
+
+def test_plain_http_to_a_remote_host_is_refused() -> None:
+    with pytest.raises(MwaaProtocolError, match="refusing plain http to example.com"):
+        web_server_base_url("http://example.com")
+    assert not is_loopback_host("10.0.0.1:80") and is_loopback_host("127.0.0.2")
+
+
+@pytest.mark.parametrize(
+    ("stderr", "failed"),
+    [
+        ("", False),
+        ("/x/configuration.py:859 FutureWarning: deprecated\n  warnings.warn(\n", False),
+        ("[2024-01-01T00:00:00.000+0000] {cli.py:1} INFO - fine\n", False),
+        ("Variable missing does not exist\n", True),
+        ("airflow command error: argument GROUP_OR_COMMAND: invalid choice\n", True),
+        ("Traceback (most recent call last):\n  File 'x'\nValueError: x\n", True),
+    ],
+    ids=["empty", "warning", "info-log", "system-exit", "usage", "traceback"],
+)
+def test_failure_is_read_from_stderr(stderr: str, failed: bool) -> None:
+    assert looks_failed(stderr) is failed
+
+
+def test_decode_keeps_non_ascii() -> None:
+    assert decode_cli_response(ok_body("日本", "é")) == ("日本", "é")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_concurrency": 5}, {"max_concurrency": 0}, {"max_attempts": 0}, {"token_margin": 60}],
+    ids=["too-many", "zero", "attempts", "margin"],
+)
+def test_bad_settings_are_usage_errors(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(UsageError):
+        MwaaEnvironmentClient(ENV, **kwargs)

@@ -1,0 +1,70 @@
+"""End to end: the client, the stand-in's HTTP endpoint, and the real ``airflow`` CLI of a second home."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
+from airflow_mwaa_extras.mwaa.errors import MwaaCliError
+from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
+from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, run_conf
+from tests.mwaa.remote_env import shared_remote_home
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[MwaaStandin]:
+    with start_mwaa_standin({"remote": shared_remote_home()}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(standin: MwaaStandin) -> MwaaEnvironmentClient:
+    return MwaaEnvironmentClient("remote", endpoint_url=standin.endpoint_url, region_name="us-east-1")
+
+
+NASTY_CONF = {
+    "quote'": 'say "hi"; echo $(id) `id` && rm -rf / \n next line',
+    "ünï": ["日本", "🚀", {"nested": "\\n is not a newline, \n is", "n": 1.5}],
+    "--conf": None,
+}
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(conf=NASTY_CONF)
+@given(conf=st.dictionaries(_text, _text | st.integers() | st.booleans(), min_size=1, max_size=3))
+def test_the_remote_run_gets_the_conf_byte_for_byte(client: MwaaEnvironmentClient, conf: dict[str, Any]) -> None:
+    home = shared_remote_home()
+    run_id = f"manual__{uuid.uuid4().hex}"
+    cmd = commands.dags_trigger(TARGET_DAG_ID, airflow_version=client.airflow_version, conf=conf, run_id=run_id)
+    client.run(cmd)
+    assert run_conf(home, TARGET_DAG_ID, run_id) == conf
+
+
+def test_variables_round_trip_and_failures_carry_stderr(client: MwaaEnvironmentClient) -> None:
+    version = client.airflow_version
+    value = "it's a \"value\" with $(whoami) and `ls` ; and\nnewline é"
+    client.run(commands.variables_set("mwaa_extras_e2e", value, airflow_version=version))
+    got = client.run(commands.variables_get("mwaa_extras_e2e", airflow_version=version))
+    assert got.stdout.rstrip("\n").endswith(value)
+    with pytest.raises(MwaaCliError) as info:
+        client.run(commands.variables_get("mwaa_extras_missing", airflow_version=version))
+    assert "does not exist" in info.value.stderr
+    assert info.value.command == "variables get -- mwaa_extras_missing"
+
+
+def test_list_runs_parses_with_the_environments_dialect(client: MwaaEnvironmentClient, standin: MwaaStandin) -> None:
+    runs = client.run(commands.dags_list_runs(TARGET_DAG_ID, airflow_version=client.airflow_version)).parsed_json()
+    assert isinstance(runs, list)
+    assert all(run["dag_id"] == TARGET_DAG_ID for run in runs)
+    assert standin.stats.cli_expired_token == 0 and standin.stats.cli_503 == 0
+    assert client.stats.max_token_age_at_send < 60
