@@ -9,7 +9,7 @@ See docs/mwaa-client.md.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow_mwaa_extras.version_compat import DAG, PythonOperator, get_current_context
 
@@ -23,8 +23,10 @@ def _trigger_in_other_environment() -> str:
     client = MwaaEnvironmentHook(aws_conn_id="aws_default").get_environment_client(params["environment"])
     version = client.airflow_version
     client.run(commands.variables_set("triggered_by", params["source"], airflow_version=version))
-    run_id = f"remote__{datetime.now(timezone.utc).isoformat()}"
-    client.run(commands.dags_trigger(params["dag_id"], airflow_version=version, conf=params["conf"], run_id=run_id))
+    run_id = f"remote__{datetime.now(UTC).isoformat()}"
+    client.run(
+        commands.dags_trigger(params["dag_id"], airflow_version=version, conf=params["conf"], run_id=run_id)
+    )
     print(f"triggered {params['dag_id']} in {params['environment']} (Airflow {version}) as {run_id}")
     return run_id  # XCom: the remote run id, for a sensor or a later task
 

@@ -36,7 +36,8 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaStandin]:
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err
-    assert err.startswith("mwaa-extras: error: ") and "\n" not in err, err
+    assert err.startswith("mwaa-extras: error: "), err
+    assert "\n" not in err, err
     return err
 
 
@@ -57,7 +58,8 @@ def test_bad_input_is_one_line_and_runs_nothing(
 ) -> None:
     assert main(argv) == 1
     assert message in _one_line_error(capsys)
-    assert bare_standin.stats.cli_requests == 0 and bare_standin.stats.token_calls == 0
+    assert bare_standin.stats.cli_requests == 0
+    assert bare_standin.stats.token_calls == 0
 
 
 def test_access_denied_and_unreachable_are_one_line(
@@ -73,10 +75,14 @@ def test_access_denied_and_unreachable_are_one_line(
 
 def test_login_url(bare_standin: MwaaStandin, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["login-url", "dev"]) == 0
-    assert capsys.readouterr().out.startswith(f"http://{bare_standin.host}/aws_mwaa/aws-console-sso?login=true#")
+    assert capsys.readouterr().out.startswith(
+        f"http://{bare_standin.host}/aws_mwaa/aws-console-sso?login=true#"
+    )
 
 
-def test_variables_import_input_errors(bare_standin: MwaaStandin, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_variables_import_input_errors(
+    bare_standin: MwaaStandin, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     listing = tmp_path / "list.json"
     listing.write_text("[1, 2]")
     assert main(["variables", "import", "dev", str(listing)]) == 1
@@ -102,11 +108,14 @@ def test_variables_import_resumes_after_a_failure(
     standin: MwaaStandin, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     source = tmp_path / "vars.json"
-    source.write_text(json.dumps({"mwaa_extras_plain": "a b", "mwaa_extras_object": {"x": [1]}, "bad\u0000key": "v"}))
+    source.write_text(
+        json.dumps({"mwaa_extras_plain": "a b", "mwaa_extras_object": {"x": [1]}, "bad\u0000key": "v"})
+    )
     assert main(["variables", "import", "remote", str(source)]) == 1
     captured = capsys.readouterr()
     assert "2 set, 0 already there, 1 failed (of 3)" in captured.out
-    assert "[3/3] bad" in captured.err and "NUL character" in captured.err
+    assert "[3/3] bad" in captured.err
+    assert "NUL character" in captured.err
     progress = tmp_path / "vars.json.remote.progress"
     assert set(json.loads(progress.read_text())["done"]) == {"mwaa_extras_plain", "mwaa_extras_object"}
     requests = standin.stats.cli_requests

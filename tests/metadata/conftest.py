@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine
 
 from airflow_mwaa_extras.metadata.seed import SeedSummary, seed_history
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
-
 from tests.conftest import PG_DSN
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -59,7 +58,8 @@ class SeededDb:
             target = tmp_path / f"copy-{uuid.uuid4().hex[:8]}.db"
             shutil.copyfile(self.url.removeprefix("sqlite:///"), target)
             return f"sqlite:///{target}"
-        assert PG_DSN and self.home.pg_database
+        assert PG_DSN
+        assert self.home.pg_database
         for engine in self._engines:  # a template database must have no other sessions
             engine.dispose()
         name = f"mwaa_extras_m5_{uuid.uuid4().hex[:10]}"
@@ -100,11 +100,15 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     backend = request.param
     if backend == "postgres" and not PG_DSN:
         pytest.skip("set MWAA_EXTRAS_TEST_PG_DSN to run PostgreSQL tests")
-    home = create_airflow_home(tmp_path_factory.mktemp(f"meta-{backend}"), pg_dsn=PG_DSN if backend == "postgres" else None)
+    home = create_airflow_home(
+        tmp_path_factory.mktemp(f"meta-{backend}"), pg_dsn=PG_DSN if backend == "postgres" else None
+    )
     url = home.sql_alchemy_conn
     engine = create_engine(url)
     try:
-        summary = seed_history(engine, dags=DAGS, runs_per_dag=RUNS_PER_DAG, tasks_per_run=TASKS_PER_RUN, now=NOW)
+        summary = seed_history(
+            engine, dags=DAGS, runs_per_dag=RUNS_PER_DAG, tasks_per_run=TASKS_PER_RUN, now=NOW
+        )
     finally:
         engine.dispose()
     db = SeededDb(backend=backend, url=url, summary=summary, home=home)

@@ -38,7 +38,8 @@ class Snapshot:
             )
         }
         self.tis = {
-            (d, r, t): state for d, r, t, state in rows(engine, "SELECT dag_id, run_id, task_id, state FROM task_instance")
+            (d, r, t): state
+            for d, r, t, state in rows(engine, "SELECT dag_id, run_id, task_id, state FROM task_instance")
         }
         self.logs = {str(i): as_utc(when) for i, when in rows(engine, "SELECT id, dttm FROM log")}
         self.dags = sorted(rows(engine, "SELECT dag_id, is_paused FROM dag"))
@@ -53,7 +54,10 @@ class Snapshot:
         return {
             run
             for run, (when, state, _, _) in self.runs.items()
-            if when < cutoff and state not in ("running", "queued", None) and run not in kept and run not in in_flight
+            if when < cutoff
+            and state not in ("running", "queued", None)
+            and run not in kept
+            and run not in in_flight
         }
 
     def old_logs(self, cutoff: datetime) -> set[str]:

@@ -21,7 +21,6 @@ from airflow_mwaa_extras.metadata.export import ExportSettings
 from airflow_mwaa_extras.metadata.manifest import ManifestVerificationError, read_manifest
 from airflow_mwaa_extras.metadata.s3_upload import S3UploadError
 from airflow_mwaa_extras.testing.local_aws import LocalAws
-
 from tests.metadata.conftest import DAGS, NOW, TASKS_PER_RUN, SeededDb, rows, s3_body
 from tests.metadata.snapshot import Snapshot
 
@@ -46,7 +45,9 @@ def archive_settings(**kwargs: Any) -> ExportSettings:
 def test_dry_run_counts_and_changes_nothing(seeded: SeededDb, tmp_path: Path) -> None:
     engine = seeded.engine(seeded.copy(tmp_path))
     before = Snapshot(engine)
-    report = run_cleanup(engine, CleanupPolicy(retention_days=RETENTION, keep_last_runs=KEEP), dry_run=True, now=NOW)
+    report = run_cleanup(
+        engine, CleanupPolicy(retention_days=RETENTION, keep_last_runs=KEEP), dry_run=True, now=NOW
+    )
     runs = before.deletable_runs(CUTOFF, KEEP)
     assert len(runs) > 1000
     assert report.counts["dag_run"] == len(runs)
@@ -54,7 +55,8 @@ def test_dry_run_counts_and_changes_nothing(seeded: SeededDb, tmp_path: Path) ->
     assert report.counts["log"] == len(before.old_logs(CUTOFF))
     if "task_fail" in report.counts:
         assert report.counts["task_fail"] == sum(1 for r in runs if before.runs[r][1] == "failed")
-    assert report.deleted == {} and report.manifest_key is None
+    assert report.deleted == {}
+    assert report.manifest_key is None
     after = Snapshot(engine)
     assert (after.runs, after.tis, after.logs) == (before.runs, before.tis, before.logs)
 
@@ -76,9 +78,11 @@ def test_cleanup_archives_exactly_what_it_deletes(seeded: SeededDb, aws: LocalAw
     assert set(after.logs) == set(before.logs) - gone_logs
     # What must never go: running and queued runs (even one stuck for months), DAG definitions.
     stuck = min((r for r in before.runs if r[0] == "seed_dag_02"), key=lambda r: before.runs[r][2])
-    assert before.runs[stuck][1] == "running" and stuck in after.runs
+    assert before.runs[stuck][1] == "running"
+    assert stuck in after.runs
     assert {v[1] for v in after.runs.values()} >= {"running", "queued"}
-    assert after.dags == before.dags and len(after.dags) == DAGS
+    assert after.dags == before.dags
+    assert len(after.dags) == DAGS
     assert after.tags == before.tags
     for dag in {d for d, _ in before.runs}:
         assert sum(1 for d, _ in after.runs if d == dag) >= KEEP
@@ -88,23 +92,33 @@ def test_cleanup_archives_exactly_what_it_deletes(seeded: SeededDb, aws: LocalAw
     files = archived(s3, report.manifest_key or "")
     assert {(r["dag_id"], r["run_id"]) for r in files["dag_run"]} == gone_runs
     assert len(files["dag_run"]) == len(gone_runs)
-    assert {(r["dag_id"], r["run_id"], r["task_id"]) for r in files["task_instance"]} == set(before.tis) - set(after.tis)
+    assert {(r["dag_id"], r["run_id"], r["task_id"]) for r in files["task_instance"]} == set(
+        before.tis
+    ) - set(after.tis)
     assert {r["id"] for r in files["log"]} == gone_logs
 
     again = run_cleanup(engine, policy, s3_client=s3, archive=archive_settings(), now=NOW)
-    assert set(again.counts.values()) == {0} and again.manifest_key is None
+    assert set(again.counts.values()) == {0}
+    assert again.manifest_key is None
 
 
 def test_failed_export_deletes_nothing(seeded: SeededDb, aws: LocalAws, tmp_path: Path) -> None:
     engine = seeded.engine(seeded.copy(tmp_path))
     before = Snapshot(engine)
     with pytest.raises(S3UploadError, match="NoSuchBucket"):
-        run_cleanup(engine, CleanupPolicy(retention_days=RETENTION), s3_client=aws.client("s3"),
-                    archive=archive_settings(), now=NOW)
+        run_cleanup(
+            engine,
+            CleanupPolicy(retention_days=RETENTION),
+            s3_client=aws.client("s3"),
+            archive=archive_settings(),
+            now=NOW,
+        )
     assert set(Snapshot(engine).runs) == set(before.runs)
 
 
-def test_archive_that_does_not_verify_deletes_nothing(seeded: SeededDb, aws: LocalAws, tmp_path: Path) -> None:
+def test_archive_that_does_not_verify_deletes_nothing(
+    seeded: SeededDb, aws: LocalAws, tmp_path: Path
+) -> None:
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="archive")
 
@@ -115,9 +129,15 @@ def test_archive_that_does_not_verify_deletes_nothing(seeded: SeededDb, aws: Loc
     engine = seeded.engine(seeded.copy(tmp_path))
     before = Snapshot(engine)
     with pytest.raises(ManifestVerificationError, match="has 1 bytes, the manifest says"):
-        run_cleanup(engine, CleanupPolicy(retention_days=RETENTION), s3_client=s3, archive=archive_settings(), now=NOW)
+        run_cleanup(
+            engine, CleanupPolicy(retention_days=RETENTION), s3_client=s3, archive=archive_settings(), now=NOW
+        )
     after = Snapshot(engine)
-    assert (set(after.runs), set(after.tis), set(after.logs)) == (set(before.runs), set(before.tis), set(before.logs))
+    assert (set(after.runs), set(after.tis), set(after.logs)) == (
+        set(before.runs),
+        set(before.tis),
+        set(before.logs),
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,8 +209,13 @@ def test_sigkill_mid_cleanup_leaves_whole_runs_and_a_rerun_finishes(
     killed = s3.list_objects_v2(Bucket="archive", Prefix="airflow-metadata/_manifests/")["Contents"]
     assert len(killed) == 1
 
-    report = run_cleanup(engine, CleanupPolicy(retention_days=RETENTION, keep_last_runs=KEEP), s3_client=s3,
-                         archive=archive_settings(run_id="rerun"), now=NOW)
+    report = run_cleanup(
+        engine,
+        CleanupPolicy(retention_days=RETENTION, keep_last_runs=KEEP),
+        s3_client=s3,
+        archive=archive_settings(run_id="rerun"),
+        now=NOW,
+    )
     after = Snapshot(engine)
     assert set(after.runs) == set(before.runs) - gone_runs
     assert set(after.tis) == {ti for ti in before.tis if ti[:2] not in gone_runs}

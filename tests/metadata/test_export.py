@@ -19,7 +19,6 @@ from airflow_mwaa_extras.metadata.manifest import read_manifest
 from airflow_mwaa_extras.metadata.s3_upload import MultipartUploadWriter, S3UploadError
 from airflow_mwaa_extras.metadata.tables import reflect_schema
 from airflow_mwaa_extras.testing.local_aws import LocalAws
-
 from tests.metadata.conftest import NOW, TASKS_PER_RUN, SeededDb, rows, s3_body
 
 NEWER = NOW - timedelta(days=90)
@@ -54,7 +53,11 @@ def test_csv_export_holds_exactly_the_window(seeded: SeededDb, aws: LocalAws, me
     s3.create_bucket(Bucket="exports")
     engine = seeded.engine()
     result = export_metadata(
-        engine, s3, ExportSettings(bucket="exports", run_id=RUN_ID, method=method), newer_than=NEWER, older_than=OLDER
+        engine,
+        s3,
+        ExportSettings(bucket="exports", run_id=RUN_ID, method=method),
+        newer_than=NEWER,
+        older_than=OLDER,
     )
 
     date = NOW.__class__.now(NOW.tzinfo).strftime("%Y-%m-%d")
@@ -90,7 +93,8 @@ def test_csv_export_holds_exactly_the_window(seeded: SeededDb, aws: LocalAws, me
     first = by_table["dag_run"][0]
     assert list(first) == [c.name for c in schema.table("dag_run").c]  # the DB's columns, no ORM internals
     when = datetime.fromisoformat(first[schema.run_date_column].replace("Z", "+00:00"))
-    assert first[schema.run_date_column].endswith("Z") and NEWER <= when < OLDER
+    assert first[schema.run_date_column].endswith("Z")
+    assert NEWER <= when < OLDER
     assert first["state"] in {"success", "failed"}
     log = by_table["log"][0]
     assert json.loads(log["extra"]) == {"host": "scheduler-1", "note": 'ran, "as planned"'}
@@ -100,17 +104,29 @@ def test_jsonl_gzip_export(seeded: SeededDb, aws: LocalAws) -> None:
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="exports")
     settings = ExportSettings(
-        bucket="exports", fmt="jsonl", gzip=True, run_id="r1", key_template="meta/{table}/{run_id}.{ext}",
+        bucket="exports",
+        fmt="jsonl",
+        gzip=True,
+        run_id="r1",
+        key_template="meta/{table}/{run_id}.{ext}",
         manifest_key_template="meta/{run_id}-manifest.json",
     )
-    result = export_metadata(seeded.engine(), s3, settings, tables=["dag_run", "log"], newer_than=NEWER, older_than=OLDER)
+    result = export_metadata(
+        seeded.engine(), s3, settings, tables=["dag_run", "log"], newer_than=NEWER, older_than=OLDER
+    )
     assert result.manifest_key == "meta/r1-manifest.json"
     assert [o.key for o in result.manifest.objects] == ["meta/dag_run/r1.jsonl.gz", "meta/log/r1.jsonl.gz"]
     assert result.manifest.compression == "gzip"
-    records = [json.loads(line) for line in gzip.decompress(s3_body(s3, "exports", "meta/dag_run/r1.jsonl.gz")).splitlines()]
+    records = [
+        json.loads(line)
+        for line in gzip.decompress(s3_body(s3, "exports", "meta/dag_run/r1.jsonl.gz")).splitlines()
+    ]
     assert {(r["dag_id"], r["run_id"]) for r in records} == expected_runs(seeded)
     assert all(r["start_date"].endswith("Z") for r in records)
-    logs = [json.loads(line) for line in gzip.decompress(s3_body(s3, "exports", "meta/log/r1.jsonl.gz")).splitlines()]
+    logs = [
+        json.loads(line)
+        for line in gzip.decompress(s3_body(s3, "exports", "meta/log/r1.jsonl.gz")).splitlines()
+    ]
     assert json.loads(logs[0]["extra"]) == {"host": "scheduler-1", "note": 'ran, "as planned"'}
     assert result.manifest.objects[1].rows == len(logs)
 
@@ -123,8 +139,12 @@ def test_copy_and_portable_paths_write_the_same_rows(seeded: SeededDb, aws: Loca
     bodies = {}
     for method in ("copy", "portable"):
         for fmt in ("csv", "jsonl"):
-            settings = ExportSettings(bucket="exports", fmt=fmt, method=method, run_id=method, key_template="{run_id}/{table}.{ext}")
-            result = export_metadata(seeded.engine(), s3, settings, tables=["dag_run", "task_instance", "log"], older_than=OLDER)
+            settings = ExportSettings(
+                bucket="exports", fmt=fmt, method=method, run_id=method, key_template="{run_id}/{table}.{ext}"
+            )
+            result = export_metadata(
+                seeded.engine(), s3, settings, tables=["dag_run", "task_instance", "log"], older_than=OLDER
+            )
             for obj in result.manifest.objects:
                 bodies[(method, fmt, obj.table)] = s3_body(s3, "exports", obj.key)
     with seeded.engine().connect() as conn:
@@ -139,7 +159,9 @@ def test_copy_and_portable_paths_write_the_same_rows(seeded: SeededDb, aws: Loca
         copy, portable = bodies[("copy", "csv", table)], bodies[("portable", "csv", table)]
         assert [normal(r) for r in parse_csv(copy)] == [normal(r) for r in parse_csv(portable)], table
         copy, portable = bodies[("copy", "jsonl", table)], bodies[("portable", "jsonl", table)]
-        assert [json.loads(x) for x in copy.splitlines()] == [json.loads(x) for x in portable.splitlines()], table
+        assert [json.loads(x) for x in copy.splitlines()] == [json.loads(x) for x in portable.splitlines()], (
+            table
+        )
 
 
 def test_multipart_upload_of_a_large_object(aws: LocalAws) -> None:
@@ -149,7 +171,8 @@ def test_multipart_upload_of_a_large_object(aws: LocalAws) -> None:
     with MultipartUploadWriter(s3, "exports", "big.csv", part_size=5 * 1024 * 1024) as writer:
         for _ in range(11):
             writer.write(chunk)
-    assert writer.result is not None and writer.result.bytes == 11 * len(chunk)
+    assert writer.result is not None
+    assert writer.result.bytes == 11 * len(chunk)
     head = s3.head_object(Bucket="exports", Key="big.csv")
     assert head["ContentLength"] == 11 * len(chunk)
     assert head["ETag"].strip('"').endswith("-3")  # three parts: 5 + 5 + 1 MiB
@@ -160,10 +183,9 @@ def test_failed_upload_leaves_no_object_and_no_manifest(seeded: SeededDb, aws: L
     with pytest.raises(S3UploadError, match="NoSuchBucket"):
         export_metadata(seeded.engine(), s3, ExportSettings(bucket="missing-bucket"), older_than=OLDER)
     s3.create_bucket(Bucket="exports")
-    with pytest.raises(S3UploadError):
-        with MultipartUploadWriter(s3, "exports", "partial.csv", part_size=5 * 1024 * 1024) as writer:
-            writer.write(b"y" * (6 * 1024 * 1024))
-            raise S3UploadError("stop")
+    writer = MultipartUploadWriter(s3, "exports", "partial.csv", part_size=5 * 1024 * 1024)
+    writer.write(b"y" * (6 * 1024 * 1024))  # one part uploaded
+    writer.__exit__(S3UploadError, S3UploadError("stop"), None)  # what an error in the block does
     assert "Contents" not in s3.list_objects_v2(Bucket="exports")
     assert s3.list_multipart_uploads(Bucket="exports").get("Uploads", []) == []
 

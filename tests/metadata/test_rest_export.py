@@ -45,7 +45,9 @@ def parse(body: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode(), newline="")))
 
 
-def test_rest_export_pages_through_the_window(rest_home: tuple[AirflowHome, LocalRestApi], aws: LocalAws) -> None:
+def test_rest_export_pages_through_the_window(
+    rest_home: tuple[AirflowHome, LocalRestApi], aws: LocalAws
+) -> None:
     home, api = rest_home
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="exports")
@@ -56,11 +58,17 @@ def test_rest_export_pages_through_the_window(rest_home: tuple[AirflowHome, Loca
         return api.get_json(path, params)
 
     settings = ExportSettings(bucket="exports", run_id="rest", key_template="rest/{table}.{ext}")
-    result = export_via_rest(fetch, s3, settings, api_version=api.api_version, newer_than=NEWER, older_than=OLDER,
-                             page_size=25)
-    db = export_metadata(create_engine(home.sql_alchemy_conn), s3,
-                         ExportSettings(bucket="exports", run_id="db", key_template="db/{table}.{ext}"),
-                         tables=["dag_run", "task_instance", "log"], newer_than=NEWER, older_than=OLDER)
+    result = export_via_rest(
+        fetch, s3, settings, api_version=api.api_version, newer_than=NEWER, older_than=OLDER, page_size=25
+    )
+    db = export_metadata(
+        create_engine(home.sql_alchemy_conn),
+        s3,
+        ExportSettings(bucket="exports", run_id="db", key_template="db/{table}.{ext}"),
+        tables=["dag_run", "task_instance", "log"],
+        newer_than=NEWER,
+        older_than=OLDER,
+    )
 
     def body(key: str) -> bytes:
         data: bytes = s3.get_object(Bucket="exports", Key=key)["Body"].read()
@@ -69,7 +77,8 @@ def test_rest_export_pages_through_the_window(rest_home: tuple[AirflowHome, Loca
     rest_rows = {o.table: parse(body(o.key)) for o in result.manifest.objects}
     db_rows = {o.table: parse(body(o.key)) for o in db.manifest.objects}
     assert result.manifest.source == f"rest_api_{api.api_version}"
-    assert len(db_rows["dag_run"]) > 25 and len(db_rows["task_instance"]) > 50  # several pages each
+    assert len(db_rows["dag_run"]) > 25
+    assert len(db_rows["task_instance"]) > 50
     assert {(r["dag_id"], r["dag_run_id"]) for r in rest_rows["dag_run"]} == {
         (r["dag_id"], r["run_id"]) for r in db_rows["dag_run"]
     }
@@ -81,7 +90,11 @@ def test_rest_export_pages_through_the_window(rest_home: tuple[AirflowHome, Loca
     db_runs = {r["run_id"] + r["dag_id"]: r for r in db_rows["dag_run"]}
     for run in rest_rows["dag_run"]:
         twin = db_runs[run["dag_run_id"] + run["dag_id"]]
-        assert (run["state"], run["start_date"], run["end_date"]) == (twin["state"], twin["start_date"], twin["end_date"])
+        assert (run["state"], run["start_date"], run["end_date"]) == (
+            twin["state"],
+            twin["start_date"],
+            twin["end_date"],
+        )
         assert json.loads(run["conf"])["source"] == "seed"
     assert list(rest_rows["dag_run"][0]) == list(REST_COLUMNS[api.api_version]["dag_run"])
     assert {o.table: o.rows for o in result.manifest.objects} == {t: len(r) for t, r in rest_rows.items()}
@@ -93,9 +106,14 @@ def test_rest_export_rejects_a_page_without_items(aws: LocalAws) -> None:
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="exports")
     with pytest.raises(RestExportError, match="'dag_runs'"):
-        export_via_rest(lambda path, params: {"detail": "nope"}, s3, ExportSettings(bucket="exports"),
-                        api_version="v2", tables=["dag_run"])
+        export_via_rest(
+            lambda path, params: {"detail": "nope"},
+            s3,
+            ExportSettings(bucket="exports"),
+            api_version="v2",
+            tables=["dag_run"],
+        )
     with pytest.raises(UsageError, match="supports the tables"):
-        export_via_rest(lambda path, params: {}, s3, ExportSettings(bucket="exports"), api_version="v2",
-                        tables=["xcom"])
-
+        export_via_rest(
+            lambda path, params: {}, s3, ExportSettings(bucket="exports"), api_version="v2", tables=["xcom"]
+        )

@@ -15,7 +15,10 @@ from typing import Any
 
 def ok_body(stdout: str = "", stderr: str = "") -> bytes:
     return json.dumps(
-        {"stdout": base64.b64encode(stdout.encode()).decode(), "stderr": base64.b64encode(stderr.encode()).decode()}
+        {
+            "stdout": base64.b64encode(stdout.encode()).decode(),
+            "stderr": base64.b64encode(stderr.encode()).decode(),
+        }
     ).encode()
 
 

@@ -38,7 +38,11 @@ ENV = "analytics"
 @pytest.fixture
 def stubbed() -> Iterator[tuple[Any, Stubber]]:
     mwaa = boto3.client(
-        "mwaa", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x", endpoint_url="http://127.0.0.1:9"
+        "mwaa",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://127.0.0.1:9",
     )
     with Stubber(mwaa) as stubber:
         yield mwaa, stubber
@@ -47,7 +51,9 @@ def stubbed() -> Iterator[tuple[Any, Stubber]]:
 
 def _tokens(stubber: Stubber, host: str, count: int) -> None:
     for index in range(count):
-        stubber.add_response("create_cli_token", {"CliToken": f"token-{index}", "WebServerHostname": host}, {"Name": ENV})
+        stubber.add_response(
+            "create_cli_token", {"CliToken": f"token-{index}", "WebServerHostname": host}, {"Name": ENV}
+        )
 
 
 def _client(mwaa: Any, **kwargs: Any) -> MwaaEnvironmentClient:
@@ -58,18 +64,22 @@ def _client(mwaa: Any, **kwargs: Any) -> MwaaEnvironmentClient:
 
 def test_a_command_is_sent_quoted_with_the_token_and_decoded(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
-    with scripted_server([(200, ok_body("created ✓\n", "[2024-01-01T00:00:00.000+0000] {x.py:1} INFO - hi\n"))]) as web:
+    with scripted_server(
+        [(200, ok_body("created ✓\n", "[2024-01-01T00:00:00.000+0000] {x.py:1} INFO - hi\n"))]
+    ) as web:
         _tokens(stubber, web.host, 1)
         client = _client(mwaa)
         cmd = commands.dags_trigger("d; rm -rf /", airflow_version="2.10.3", conf={"q": "it's $(x)"})
         result = client.run(cmd)
-    assert result.stdout == "created ✓\n" and not result.failed
+    assert result.stdout == "created ✓\n"
+    assert not result.failed
     sent = web.requests[0]
     assert sent["path"] == "/aws_mwaa/cli"
     assert sent["headers"]["Authorization"] == "Bearer token-0"
     assert sent["headers"]["Content-Type"] == "text/plain"
     assert sent["body"].decode() == cmd.to_shell()
-    assert client.stats.token_calls == 1 and client.stats.http_requests == 1
+    assert client.stats.token_calls == 1
+    assert client.stats.http_requests == 1
 
 
 def test_503_is_retried_with_backoff_until_it_succeeds(stubbed: tuple[Any, Stubber]) -> None:
@@ -117,7 +127,9 @@ def test_403_twice_is_access_denied(stubbed: tuple[Any, Stubber]) -> None:
     ],
     ids=["html", "bad-base64", "not-string", "wrong-keys"],
 )
-def test_malformed_answers_are_protocol_errors(stubbed: tuple[Any, Stubber], body: bytes, message: str) -> None:
+def test_malformed_answers_are_protocol_errors(
+    stubbed: tuple[Any, Stubber], body: bytes, message: str
+) -> None:
     mwaa, stubber = stubbed
     with scripted_server([(200, body)]) as web:
         _tokens(stubber, web.host, 1)
@@ -147,7 +159,9 @@ def test_a_slow_answer_times_out_without_a_retry(stubbed: tuple[Any, Stubber]) -
     mwaa, stubber = stubbed
     with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
         _tokens(stubber, web.host, 1)
-        with pytest.raises(MwaaUnreachableError, match="did not answer version within 0.2 s; it may still have run"):
+        with pytest.raises(
+            MwaaUnreachableError, match="did not answer version within 0.2 s; it may still have run"
+        ):
             _client(mwaa, timeout=0.2).run("version")
         assert len(web.requests) == 1
 
@@ -163,7 +177,9 @@ def test_a_token_is_reused_only_while_it_has_margin_left(stubbed: tuple[Any, Stu
         client.run("version")  # less than the margin left: a new token
     assert client.stats.token_calls == 2
     assert client.stats.max_token_age_at_send < 0.6
-    assert [r["headers"]["Authorization"] for r in web.requests] == ["Bearer token-0"] * 2 + ["Bearer token-1"]
+    assert [r["headers"]["Authorization"] for r in web.requests] == ["Bearer token-0"] * 2 + [
+        "Bearer token-1"
+    ]
 
 
 @pytest.mark.parametrize("concurrency", [1, 2])
@@ -187,7 +203,9 @@ def test_a_failed_command_raises_with_its_stderr(stubbed: tuple[Any, Stubber]) -
     with scripted_server([(200, ok_body("", stderr))]) as web:
         _tokens(stubber, web.host, 1)
         client = _client(mwaa)
-        with pytest.raises(MwaaCliError, match="airflow dags trigger failed in analytics: .*DagNotFound") as info:
+        with pytest.raises(
+            MwaaCliError, match="airflow dags trigger failed in analytics: .*DagNotFound"
+        ) as info:
             client.run(commands.dags_trigger("nope", airflow_version="2.10.3"))
         assert info.value.stderr == stderr
         assert info.value.command == "dags trigger -- nope"
@@ -201,7 +219,8 @@ def test_secret_values_never_appear_in_results_or_errors(stubbed: tuple[Any, Stu
         cmd = commands.variables_set("api_key", "hunter2", airflow_version="2.10.3")
         with pytest.raises(MwaaCliError) as info:
             _client(mwaa).run(cmd)
-    assert "hunter2" not in str(info.value) and "hunter2" not in info.value.command
+    assert "hunter2" not in str(info.value)
+    assert "hunter2" not in info.value.command
     assert b"hunter2" in web.requests[0]["body"]  # it was sent, only never shown
 
 
@@ -213,7 +232,9 @@ def test_unsupported_commands_are_refused_before_any_call(stubbed: tuple[Any, St
 
 def test_airflow_version_comes_from_get_environment_once(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
-    stubber.add_response("get_environment", {"Environment": {"Name": ENV, "AirflowVersion": "3.0.6"}}, {"Name": ENV})
+    stubber.add_response(
+        "get_environment", {"Environment": {"Name": ENV, "AirflowVersion": "3.0.6"}}, {"Name": ENV}
+    )
     client = MwaaEnvironmentClient(ENV, mwaa_client=mwaa)
     assert client.airflow_version == "3.0.6"
     assert client.airflow_version == "3.0.6"
@@ -223,10 +244,30 @@ def test_airflow_version_comes_from_get_environment_once(stubbed: tuple[Any, Stu
 @pytest.mark.parametrize(
     ("operation", "code", "expected", "message"),
     [
-        ("get_environment", "ResourceNotFoundException", MwaaEnvironmentNotFoundError, "no MWAA environment named 'analytics'"),
-        ("get_environment", "AccessDeniedException", MwaaAccessDeniedError, "GetEnvironment on analytics was denied"),
-        ("create_cli_token", "AccessDeniedException", MwaaAccessDeniedError, "CreateCliToken on analytics was denied"),
-        ("create_cli_token", "ResourceNotFoundException", MwaaEnvironmentNotFoundError, "no MWAA environment"),
+        (
+            "get_environment",
+            "ResourceNotFoundException",
+            MwaaEnvironmentNotFoundError,
+            "no MWAA environment named 'analytics'",
+        ),
+        (
+            "get_environment",
+            "AccessDeniedException",
+            MwaaAccessDeniedError,
+            "GetEnvironment on analytics was denied",
+        ),
+        (
+            "create_cli_token",
+            "AccessDeniedException",
+            MwaaAccessDeniedError,
+            "CreateCliToken on analytics was denied",
+        ),
+        (
+            "create_cli_token",
+            "ResourceNotFoundException",
+            MwaaEnvironmentNotFoundError,
+            "no MWAA environment",
+        ),
     ],
 )
 def test_api_errors_map_to_one_clear_exception(
@@ -234,7 +275,9 @@ def test_api_errors_map_to_one_clear_exception(
 ) -> None:
     mwaa, stubber = stubbed
     stubber.add_client_error(operation, service_error_code=code, service_message="nope", http_status_code=403)
-    client = MwaaEnvironmentClient(ENV, mwaa_client=mwaa, airflow_version=None if operation == "get_environment" else "2.10.3")
+    client = MwaaEnvironmentClient(
+        ENV, mwaa_client=mwaa, airflow_version=None if operation == "get_environment" else "2.10.3"
+    )
     with pytest.raises(expected, match=message):
         client.run("version")
 
@@ -242,7 +285,9 @@ def test_api_errors_map_to_one_clear_exception(
 def test_web_login_url(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
     stubber.add_response(
-        "create_web_login_token", {"WebToken": "abc", "WebServerHostname": "x.c2.us-east-1.airflow.amazonaws.com"}, {"Name": ENV}
+        "create_web_login_token",
+        {"WebToken": "abc", "WebServerHostname": "x.c2.us-east-1.airflow.amazonaws.com"},
+        {"Name": ENV},
     )
     assert (
         _client(mwaa).web_login_url()
@@ -267,7 +312,8 @@ def test_plain_http_only_for_loopback(hostname: str, expected: str) -> None:
 def test_plain_http_to_a_remote_host_is_refused() -> None:
     with pytest.raises(MwaaProtocolError, match="refusing plain http to example.com"):
         web_server_base_url("http://example.com")
-    assert not is_loopback_host("10.0.0.1:80") and is_loopback_host("127.0.0.2")
+    assert not is_loopback_host("10.0.0.1:80")
+    assert is_loopback_host("127.0.0.2")
 
 
 @pytest.mark.parametrize(

@@ -36,23 +36,29 @@ NASTY_CONF = {
     "ünï": ["日本", "🚀", {"nested": "\\n is not a newline, \n is", "n": 1.5}],
     "--conf": None,
 }
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20)
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20
+)
 
 
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @example(conf=NASTY_CONF)
 @given(conf=st.dictionaries(_text, _text | st.integers() | st.booleans(), min_size=1, max_size=3))
-def test_the_remote_run_gets_the_conf_byte_for_byte(client: MwaaEnvironmentClient, conf: dict[str, Any]) -> None:
+def test_the_remote_run_gets_the_conf_byte_for_byte(
+    client: MwaaEnvironmentClient, conf: dict[str, Any]
+) -> None:
     home = shared_remote_home()
     run_id = f"manual__{uuid.uuid4().hex}"
-    cmd = commands.dags_trigger(TARGET_DAG_ID, airflow_version=client.airflow_version, conf=conf, run_id=run_id)
+    cmd = commands.dags_trigger(
+        TARGET_DAG_ID, airflow_version=client.airflow_version, conf=conf, run_id=run_id
+    )
     client.run(cmd)
     assert run_conf(home, TARGET_DAG_ID, run_id) == conf
 
 
 def test_variables_round_trip_and_failures_carry_stderr(client: MwaaEnvironmentClient) -> None:
     version = client.airflow_version
-    value = "it's a \"value\" with $(whoami) and `ls` ; and\nnewline é"
+    value = 'it\'s a "value" with $(whoami) and `ls` ; and\nnewline é'
     client.run(commands.variables_set("mwaa_extras_e2e", value, airflow_version=version))
     got = client.run(commands.variables_get("mwaa_extras_e2e", airflow_version=version))
     assert got.stdout.rstrip("\n").endswith(value)
@@ -62,9 +68,14 @@ def test_variables_round_trip_and_failures_carry_stderr(client: MwaaEnvironmentC
     assert info.value.command == "variables get -- mwaa_extras_missing"
 
 
-def test_list_runs_parses_with_the_environments_dialect(client: MwaaEnvironmentClient, standin: MwaaStandin) -> None:
-    runs = client.run(commands.dags_list_runs(TARGET_DAG_ID, airflow_version=client.airflow_version)).parsed_json()
+def test_list_runs_parses_with_the_environments_dialect(
+    client: MwaaEnvironmentClient, standin: MwaaStandin
+) -> None:
+    runs = client.run(
+        commands.dags_list_runs(TARGET_DAG_ID, airflow_version=client.airflow_version)
+    ).parsed_json()
     assert isinstance(runs, list)
     assert all(run["dag_id"] == TARGET_DAG_ID for run in runs)
-    assert standin.stats.cli_expired_token == 0 and standin.stats.cli_503 == 0
+    assert standin.stats.cli_expired_token == 0
+    assert standin.stats.cli_503 == 0
     assert client.stats.max_token_age_at_send < 60

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ INSTALLED = str(AIRFLOW_VERSION)
     ids=["airflow2", "airflow3"],
 )
 def test_trigger_logical_date_dialect(version: str, expected: tuple[str, ...]) -> None:
-    cmd = c.dags_trigger("d", airflow_version=version, logical_date=datetime(2024, 1, 2, tzinfo=timezone.utc))
+    cmd = c.dags_trigger("d", airflow_version=version, logical_date=datetime(2024, 1, 2, tzinfo=UTC))
     assert cmd.argv == expected
 
 
@@ -40,9 +40,11 @@ def test_list_runs_dialect(version: str, expected: tuple[str, ...]) -> None:
 
 
 def test_builders_parse_with_the_installed_airflow() -> None:
-    when = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    when = datetime(2024, 1, 2, tzinfo=UTC)
     trigger = parse_remote(
-        c.dags_trigger("-odd id", airflow_version=INSTALLED, conf={"k": [1, "x"]}, run_id="-r", logical_date=when).argv
+        c.dags_trigger(
+            "-odd id", airflow_version=INSTALLED, conf={"k": [1, "x"]}, run_id="-r", logical_date=when
+        ).argv
     )
     assert (trigger.dag_id, json.loads(trigger.conf), trigger.run_id) == ("-odd id", {"k": [1, "x"]}, "-r")
     parsed_date = trigger.logical_date if AIRFLOW_V_3_0_PLUS else trigger.exec_date
@@ -66,7 +68,9 @@ def test_builders_parse_with_the_installed_airflow() -> None:
     assert (fields.conn_type, fields.conn_host, fields.conn_password) == ("http", "h", "-p w")
     assert parse_remote(c.connections_delete("h", airflow_version=INSTALLED).argv).conn_id == "h"
     clean = parse_remote(
-        c.db_clean(when, airflow_version=INSTALLED, tables=["log", "job"], dry_run=True, skip_archive=True).argv
+        c.db_clean(
+            when, airflow_version=INSTALLED, tables=["log", "job"], dry_run=True, skip_archive=True
+        ).argv
     )
     assert (clean.tables, clean.dry_run, clean.skip_archive, clean.yes) == (["log", "job"], True, True, True)
     states = parse_remote(c.tasks_states_for_dag_run("d", "manual__1", airflow_version=INSTALLED).argv)
@@ -74,9 +78,12 @@ def test_builders_parse_with_the_installed_airflow() -> None:
 
 
 def test_to_shell_round_trips_and_display_hides_secrets() -> None:
-    cmd = c.connections_add("c", airflow_version="2.10.3", conn_type="http", login="me", password="s3cr;t $(x)")
+    cmd = c.connections_add(
+        "c", airflow_version="2.10.3", conn_type="http", login="me", password="s3cr;t $(x)"
+    )
     assert shlex.split(cmd.to_shell()) == list(cmd.argv)
-    assert "s3cr" not in cmd.display() and "--conn-password=***" in cmd.display()
+    assert "s3cr" not in cmd.display()
+    assert "--conn-password=***" in cmd.display()
     assert "me" in str(cmd)
     variable = c.variables_set("k", "top secret", airflow_version="3.3.1")
     assert "top secret" not in variable.display()

@@ -16,13 +16,25 @@ from tests.mwaa.remote_env import shared_remote_home
 def test_example_dag_triggers_in_the_other_environment(airflow_home: AirflowHome) -> None:
     remote = shared_remote_home()
     before = count_runs(remote, TARGET_DAG_ID)
-    conf = {"environment": "remote", "dag_id": TARGET_DAG_ID, "conf": {"hello": "it's me; $(x)"}, "source": "test"}
+    conf = {
+        "environment": "remote",
+        "dag_id": TARGET_DAG_ID,
+        "conf": {"hello": "it's me; $(x)"},
+        "source": "test",
+    }
     with start_mwaa_standin({"remote": remote}) as standin:
         proc = airflow_home.airflow(
-            "dags", "test", "example_mwaa_extras_remote_cli", "--conf", json.dumps(conf),
-            check=False, timeout=900, extra_env=standin.env,
+            "dags",
+            "test",
+            "example_mwaa_extras_remote_cli",
+            "--conf",
+            json.dumps(conf),
+            check=False,
+            timeout=900,
+            extra_env=standin.env,
         )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"triggered {TARGET_DAG_ID} in remote" in proc.stdout + proc.stderr
     assert count_runs(remote, TARGET_DAG_ID) == before + 1
-    assert standin.stats.commands_run == 2 and standin.stats.token_calls == 1
+    assert standin.stats.commands_run == 2
+    assert standin.stats.token_calls == 1

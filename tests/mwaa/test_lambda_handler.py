@@ -35,9 +35,12 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaSta
 def test_it_triggers_from_the_event_and_returns_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MWAA_ENVIRONMENT", "remote")
     with _running(shared_remote_home(), monkeypatch):
-        result = lambda_handler.handler(event := {"dag_id": TARGET_DAG_ID, "conf": {"source": "s3://b/k y"}, "run_id": "lambda__1"}, None)
+        result = lambda_handler.handler(
+            event := {"dag_id": TARGET_DAG_ID, "conf": {"source": "s3://b/k y"}, "run_id": "lambda__1"}, None
+        )
     assert json.loads(json.dumps(result)) == result
-    assert result["ok"] is True and result["run_id"] == "lambda__1"
+    assert result["ok"] is True
+    assert result["run_id"] == "lambda__1"
     assert run_conf(shared_remote_home(), TARGET_DAG_ID, "lambda__1") == event["conf"]
 
 
@@ -45,18 +48,39 @@ def test_it_triggers_from_the_event_and_returns_json(monkeypatch: pytest.MonkeyP
     ("event", "env", "error", "message"),
     [
         ({}, {}, "UsageError", "name the environment and the DAG"),
-        ({"environment": "nope", "dag_id": "d"}, {}, "MwaaEnvironmentNotFoundError", "no MWAA environment named 'nope'"),
-        ({"environment": "remote", "dag_id": "d", "conf": "[1]"}, {}, "InvalidCommandArgumentError", "conf must be a JSON object"),
-        ({"environment": "remote"}, {"MWAA_DAG_ID": "d", "MWAA_CONF": "{oops"}, "InvalidCommandArgumentError", "conf is not valid JSON"),
+        (
+            {"environment": "nope", "dag_id": "d"},
+            {},
+            "MwaaEnvironmentNotFoundError",
+            "no MWAA environment named 'nope'",
+        ),
+        (
+            {"environment": "remote", "dag_id": "d", "conf": "[1]"},
+            {},
+            "InvalidCommandArgumentError",
+            "conf must be a JSON object",
+        ),
+        (
+            {"environment": "remote"},
+            {"MWAA_DAG_ID": "d", "MWAA_CONF": "{oops"},
+            "InvalidCommandArgumentError",
+            "conf is not valid JSON",
+        ),
     ],
     ids=["nothing", "unknown-env", "conf-not-object", "conf-from-env-invalid"],
 )
 def test_permanent_failures_return_a_clear_result(
-    standin: MwaaStandin, monkeypatch: pytest.MonkeyPatch, event: dict[str, str], env: dict[str, str], error: str, message: str
+    standin: MwaaStandin,
+    monkeypatch: pytest.MonkeyPatch,
+    event: dict[str, str],
+    env: dict[str, str],
+    error: str,
+    message: str,
 ) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     result = lambda_handler.handler(event, None)
-    assert result["ok"] is False and result["error"] == error
+    assert result["ok"] is False
+    assert result["error"] == error
     assert message in result["message"]
     assert standin.stats.cli_requests == 0

@@ -17,15 +17,44 @@ from tests.mwaa.airflow_parser import parse_remote
 
 INSTALLED = str(AIRFLOW_VERSION)
 
-NASTY = ["'", '"', ";", "$(touch /tmp/pwned)", "`id`", "\n", "\r\n", " ", "\t", "&&", "|", "\\", "--", "-", "é", "日本", "🚀", "#", "*", "~", "${HOME}", ">"]
+NASTY = [
+    "'",
+    '"',
+    ";",
+    "$(touch /tmp/pwned)",
+    "`id`",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "&&",
+    "|",
+    "\\",
+    "--",
+    "-",
+    "é",
+    "日本",
+    "🚀",
+    "#",
+    "*",
+    "~",
+    "${HOME}",
+    ">",
+]
 _chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 # Exactly "--" is refused by the builders (argparse drops it); test_commands.py covers that.
 text = st.one_of(
     st.text(_chars, min_size=1, max_size=40),
-    st.lists(st.sampled_from(NASTY) | st.text(_chars, min_size=1, max_size=4), min_size=1, max_size=8).map("".join),
+    st.lists(st.sampled_from(NASTY) | st.text(_chars, min_size=1, max_size=4), min_size=1, max_size=8).map(
+        "".join
+    ),
 ).filter(lambda value: value != "--")
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | text
-conf_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=8)
+conf_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
 confs = st.dictionaries(text, conf_values, max_size=4)
 
 
@@ -39,7 +68,9 @@ def _split(cmd: c.AirflowCommand) -> list[str]:
 
 @settings(max_examples=500, deadline=None)
 @given(dag_id=text, conf=confs, run_id=st.none() | text)
-def test_trigger_arguments_survive_split_and_parse(dag_id: str, conf: dict[str, Any], run_id: str | None) -> None:
+def test_trigger_arguments_survive_split_and_parse(
+    dag_id: str, conf: dict[str, Any], run_id: str | None
+) -> None:
     cmd = c.dags_trigger(dag_id, airflow_version=INSTALLED, conf=conf, run_id=run_id)
     args = parse_remote(_split(cmd))
     assert args.subcommand == "trigger"
@@ -65,7 +96,16 @@ def test_connection_and_run_arguments_survive_split_and_parse(
     conn_id: str, login: str, password: str, host: str, dag_id: str, run_id: str
 ) -> None:
     add = parse_remote(
-        _split(c.connections_add(conn_id, airflow_version=INSTALLED, conn_type="http", login=login, password=password, host=host))
+        _split(
+            c.connections_add(
+                conn_id,
+                airflow_version=INSTALLED,
+                conn_type="http",
+                login=login,
+                password=password,
+                host=host,
+            )
+        )
     )
     assert add.subcommand == "add"
     assert (add.conn_id, add.conn_login, add.conn_password, add.conn_host) == (conn_id, login, password, host)

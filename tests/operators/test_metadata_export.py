@@ -19,7 +19,6 @@ from airflow_mwaa_extras.operators.metadata_cleanup import MetadataCleanupOperat
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import LocalAws
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
-
 from tests.conftest import EXAMPLE_DAGS, PG_DSN
 from tests.metadata.snapshot import Snapshot
 
@@ -31,7 +30,9 @@ DAG_ID = "example_mwaa_extras_metadata_export"
 def test_export_dag(make_airflow_home: Callable[..., AirflowHome], aws: LocalAws, backend: str) -> None:
     if backend == "postgres" and not PG_DSN:
         pytest.skip("set MWAA_EXTRAS_TEST_PG_DSN to run PostgreSQL tests")
-    source = make_airflow_home("source", dags_folder=EXAMPLE_DAGS, pg_dsn=PG_DSN if backend == "postgres" else None)
+    source = make_airflow_home(
+        "source", dags_folder=EXAMPLE_DAGS, pg_dsn=PG_DSN if backend == "postgres" else None
+    )
     engine = create_engine(source.sql_alchemy_conn)
     seed_history(engine, dags=2, runs_per_dag=40, tasks_per_run=2)
     before = Snapshot(engine)
@@ -45,23 +46,37 @@ def test_export_dag(make_airflow_home: Callable[..., AirflowHome], aws: LocalAws
         runner = make_airflow_home("runner", dags_folder=EXAMPLE_DAGS)
         standin = start_mwaa_standin({"metadata-env": source})
         try:
-            runner.airflow("dags", "test", DAG_ID, extra_env={**env, **standin.env, "AIRFLOW_ENV_NAME": "metadata-env"})
+            runner.airflow(
+                "dags", "test", DAG_ID, extra_env={**env, **standin.env, "AIRFLOW_ENV_NAME": "metadata-env"}
+            )
         finally:
             standin.stop()
     else:
         source.airflow("dags", "test", DAG_ID, extra_env=env)
 
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="exports", Prefix="airflow-metadata/_manifests/")["Contents"]]
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="exports", Prefix="airflow-metadata/_manifests/")["Contents"]
+    ]
     assert len(keys) == 1
     manifest = read_manifest(s3, "exports", keys[0])
-    assert manifest.compression == "gzip" and manifest.older_than is not None
+    assert manifest.compression == "gzip"
+    assert manifest.older_than is not None
     cutoff = datetime.fromisoformat(manifest.older_than.replace("Z", "+00:00"))
     runs = next(o for o in manifest.objects if o.table == "dag_run")
-    assert runs.key.endswith(".csv.gz") and "'" not in runs.key
-    rows = list(csv.DictReader(io.StringIO(gzip.decompress(s3.get_object(Bucket="exports", Key=runs.key)["Body"].read()).decode())))
+    assert runs.key.endswith(".csv.gz")
+    assert "'" not in runs.key
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                gzip.decompress(s3.get_object(Bucket="exports", Key=runs.key)["Body"].read()).decode()
+            )
+        )
+    )
     run_key = "dag_run_id" if AIRFLOW_V_3_0_PLUS else "run_id"
     expected = {r for r, v in before.runs.items() if v[0] < cutoff}
-    assert {(r["dag_id"], r[run_key]) for r in rows} == expected and runs.rows == len(expected) > 20
+    assert {(r["dag_id"], r[run_key]) for r in rows} == expected
+    assert runs.rows == len(expected) > 20
 
 
 def test_cleanup_operator_rejects_bad_arguments_at_run_time() -> None:

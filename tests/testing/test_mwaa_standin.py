@@ -30,13 +30,18 @@ def lone_home(tmp_path: Path) -> AirflowHome:
 
 @pytest.fixture
 def standin(lone_home: AirflowHome) -> Iterator[MwaaStandin]:
-    with start_mwaa_standin({"dev": lone_home, "prod": lone_home}, token_lifetime=0.5, denied_access_keys={"DENIED"}) as s:
+    with start_mwaa_standin(
+        {"dev": lone_home, "prod": lone_home}, token_lifetime=0.5, denied_access_keys={"DENIED"}
+    ) as s:
         yield s
 
 
 def _post(url: str, body: bytes, token: str) -> tuple[int, bytes]:
     request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}
+        url,
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
     )
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
@@ -49,10 +54,12 @@ def test_the_mwaa_api_answers_boto3(standin: MwaaStandin) -> None:
     mwaa = create_mwaa_client(region_name="us-east-1", endpoint_url=standin.endpoint_url)
     environment = mwaa.get_environment(Name="dev")["Environment"]
     assert environment["AirflowVersion"] == installed_airflow_version()
-    assert environment["WebserverUrl"] == standin.host and standin.host.startswith("127.0.0.1:")
+    assert environment["WebserverUrl"] == standin.host
+    assert standin.host.startswith("127.0.0.1:")
     assert mwaa.list_environments()["Environments"] == ["dev", "prod"]
     token = mwaa.create_cli_token(Name="prod")
-    assert token["WebServerHostname"] == standin.host and token["CliToken"]
+    assert token["WebServerHostname"] == standin.host
+    assert token["CliToken"]
     assert standin.stats.token_calls == 1
 
 
@@ -66,12 +73,20 @@ def test_the_env_points_boto3_at_it(standin: MwaaStandin, monkeypatch: pytest.Mo
         assert b"MWAA stand-in" in page.read()
 
 
-def test_unknown_environments_and_denied_callers(standin: MwaaStandin, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_environments_and_denied_callers(
+    standin: MwaaStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(MwaaEnvironmentNotFoundError, match="no MWAA environment named 'nope'"):
-        MwaaEnvironmentClient("nope", endpoint_url=standin.endpoint_url, region_name="us-east-1").get_environment()
+        MwaaEnvironmentClient(
+            "nope", endpoint_url=standin.endpoint_url, region_name="us-east-1"
+        ).get_environment()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "DENIED")
-    client = MwaaEnvironmentClient("dev", endpoint_url=standin.endpoint_url, region_name="us-east-1", airflow_version="2.10.3")
-    with pytest.raises(MwaaAccessDeniedError, match=r"CreateCliToken on dev was denied: .*airflow:CreateCliToken"):
+    client = MwaaEnvironmentClient(
+        "dev", endpoint_url=standin.endpoint_url, region_name="us-east-1", airflow_version="2.10.3"
+    )
+    with pytest.raises(
+        MwaaAccessDeniedError, match=r"CreateCliToken on dev was denied: .*airflow:CreateCliToken"
+    ):
         client.run("version")
 
 
@@ -81,14 +96,19 @@ def test_tokens_expire_and_bad_tokens_are_refused(standin: MwaaStandin) -> None:
     time.sleep(0.6)
     assert _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token)[0] == 401
     assert _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", "forged")[0] == 401
-    assert (standin.stats.cli_expired_token, standin.stats.cli_bad_token, standin.stats.commands_run) == (1, 1, 0)
+    assert (standin.stats.cli_expired_token, standin.stats.cli_bad_token, standin.stats.commands_run) == (
+        1,
+        1,
+        0,
+    )
 
 
 def test_unsupported_commands_never_run(standin: MwaaStandin) -> None:
     mwaa = create_mwaa_client(region_name="us-east-1", endpoint_url=standin.endpoint_url)
     token = mwaa.create_cli_token(Name="dev")["CliToken"]
     status, body = _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"variables import /etc/passwd", token)
-    assert status == 400 and b"variables import" in body
+    assert status == 400
+    assert b"variables import" in body
     status, body = _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version; rm -rf /", token)
     assert status == 400  # `version;` is no command MWAA knows, and nothing ran
     assert standin.stats.commands_run == 0
@@ -111,7 +131,11 @@ def test_commands_beyond_the_concurrency_limit_get_503(tmp_path: Path) -> None:
         token = mwaa.create_cli_token(Name="dev")["CliToken"]
         results: list[tuple[int, bytes]] = []
         threads = [
-            threading.Thread(target=lambda: results.append(_post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token)))
+            threading.Thread(
+                target=lambda: results.append(
+                    _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token)
+                )
+            )
             for _ in range(2)
         ]
         for thread in threads:
@@ -123,12 +147,14 @@ def test_commands_beyond_the_concurrency_limit_get_503(tmp_path: Path) -> None:
     assert statuses == [200, 503]
     body = json.loads(next(body for status, body in results if status == 200))
     assert installed_airflow_version() in base64.b64decode(body["stdout"]).decode()
-    assert standin.stats.max_in_flight == 1 and standin.stats.cli_503 == 1
+    assert standin.stats.max_in_flight == 1
+    assert standin.stats.cli_503 == 1
 
 
 def test_the_default_limit_is_four(lone_home: AirflowHome) -> None:
     with start_mwaa_standin({"dev": lone_home}) as standin:
-        assert standin.max_concurrent_commands == 4 and standin.token_lifetime == 60.0
+        assert standin.max_concurrent_commands == 4
+        assert standin.token_lifetime == 60.0
 
 
 def test_it_needs_an_environment() -> None:

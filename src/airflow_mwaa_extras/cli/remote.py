@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     common.add_argument("environment", metavar="ENV", help="the MWAA environment name")
     common.add_argument("--region", help="AWS region (default: boto3's configuration)")
     common.add_argument(
-        "--endpoint-url", help="MWAA API endpoint (default: $AWS_ENDPOINT_URL_MWAA or AWS's; e.g. the local stand-in)"
+        "--endpoint-url",
+        help="MWAA API endpoint (default: $AWS_ENDPOINT_URL_MWAA or AWS's; e.g. the local stand-in)",
     )
     common.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one command (120)")
 
@@ -38,7 +39,9 @@ def register(subparsers: Any) -> None:
         "print the decoded stdout and stderr. Exits 1 when the command failed. "
         "Example: mwaa-extras run prod -- dags list-runs -d my_dag",
     )
-    run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the Airflow command, after --")
+    run.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the Airflow command, after --"
+    )
     run.set_defaults(func=_run)
 
     trigger = subparsers.add_parser(
@@ -66,7 +69,9 @@ def register(subparsers: Any) -> None:
     )
     importer.add_argument("file", type=Path, metavar="FILE.json")
     importer.add_argument(
-        "--state-file", type=Path, help="where progress is kept for a resume (default: FILE.json.ENV.progress)"
+        "--state-file",
+        type=Path,
+        help="where progress is kept for a resume (default: FILE.json.ENV.progress)",
     )
     importer.set_defaults(func=_variables_import)
 
@@ -108,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def default_run_id() -> str:
     """``manual__<now in UTC>``, the form Airflow gives manual runs (known before triggering)."""
-    return f"manual__{datetime.now(timezone.utc).isoformat()}"
+    return f"manual__{datetime.now(UTC).isoformat()}"
 
 
 def _trigger(args: argparse.Namespace) -> int:
@@ -154,7 +159,9 @@ def _read_state(path: Path, environment: str) -> dict[str, str]:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise UsageError(f"the progress file {path} is damaged; delete it to start over") from None
     if not isinstance(state, dict) or state.get("environment") != environment:
-        raise UsageError(f"the progress file {path} belongs to another environment; delete it or pass --state-file")
+        raise UsageError(
+            f"the progress file {path} belongs to another environment; delete it or pass --state-file"
+        )
     done = state.get("done")
     return dict(done) if isinstance(done, dict) else {}
 

@@ -42,7 +42,9 @@ class MetadataDbHook(BaseHook):
     def environment_name(self) -> str:
         name = self._environment_name or os.environ.get("AIRFLOW_ENV_NAME", "")
         if not name:
-            raise UsageError("on Airflow 3 give environment_name (or set AIRFLOW_ENV_NAME): tasks may not use the ORM")
+            raise UsageError(
+                "on Airflow 3 give environment_name (or set AIRFLOW_ENV_NAME): tasks may not use the ORM"
+            )
         return name
 
     @property

@@ -23,7 +23,9 @@ class MwaaEnvironmentHook(AwsBaseHook):
     :param region_name: the AWS region; the connection's when not given
     """
 
-    def __init__(self, *, aws_conn_id: str | None = "aws_default", region_name: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, aws_conn_id: str | None = "aws_default", region_name: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(aws_conn_id=aws_conn_id, region_name=region_name, client_type="mwaa", **kwargs)
         self._clients: dict[str, MwaaEnvironmentClient] = {}
 

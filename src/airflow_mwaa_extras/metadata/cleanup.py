@@ -33,7 +33,15 @@ if TYPE_CHECKING:
 
 ACTIVE_RUN_STATES = ("running", "queued")
 # Task instances in these states belong to a run that is not over, whatever the run says.
-ACTIVE_TI_STATES = ("running", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "deferred", "restarting")
+ACTIVE_TI_STATES = (
+    "running",
+    "queued",
+    "scheduled",
+    "up_for_retry",
+    "up_for_reschedule",
+    "deferred",
+    "restarting",
+)
 RUN_CHILD_TABLES = ("task_fail", "task_reschedule", "xcom", "task_instance")
 SQLITE_IN_CHUNK = 500
 
@@ -55,7 +63,9 @@ class CleanupPolicy:
 
     def validated(self) -> CleanupPolicy:
         if not isinstance(self.retention_days, int) or self.retention_days < 1:
-            raise UsageError(f"retention_days must be a whole number of days >= 1, got {self.retention_days!r}")
+            raise UsageError(
+                f"retention_days must be a whole number of days >= 1, got {self.retention_days!r}"
+            )
         if self.keep_last_runs < 0:
             raise UsageError(f"keep_last_runs must be >= 0, got {self.keep_last_runs}")
         if self.batch_size < 1:
@@ -118,8 +128,14 @@ def run_cleanup(
             return report
         exported: ExportResult | None = None
         if archive is not None and any(plan.counts.values()):
-            exported = write_archive(conn, schema, s3_client, archive, _archive_selections(schema, plan, cutoff, engine),
-                                     older_than=cutoff)
+            exported = write_archive(
+                conn,
+                schema,
+                s3_client,
+                archive,
+                _archive_selections(schema, plan, cutoff, engine),
+                older_than=cutoff,
+            )
     if exported is not None:
         verify_manifest(s3_client, exported.manifest_key, exported.manifest, plan.counts)
         report.manifest_key = exported.manifest_key
@@ -139,11 +155,15 @@ def _plan(conn: Connection, schema: MetadataSchema, policy: CleanupPolicy, cutof
     run_date = _run_date(schema)
     ranked = select(
         dag_run.c.id,
-        func.row_number().over(partition_by=dag_run.c.dag_id, order_by=(run_date.desc(), dag_run.c.id.desc())).label("rn"),
+        func.row_number()
+        .over(partition_by=dag_run.c.dag_id, order_by=(run_date.desc(), dag_run.c.id.desc()))
+        .label("rn"),
     ).subquery("ranked")
     kept = select(ranked.c.id).where(ranked.c.rn <= policy.keep_last_runs)
     in_flight = exists().where(
-        and_(ti.c.dag_id == dag_run.c.dag_id, ti.c.run_id == dag_run.c.run_id, ti.c.state.in_(ACTIVE_TI_STATES))
+        and_(
+            ti.c.dag_id == dag_run.c.dag_id, ti.c.run_id == dag_run.c.run_id, ti.c.state.in_(ACTIVE_TI_STATES)
+        )
     )
     query = (
         select(dag_run.c.id)
@@ -162,8 +182,12 @@ def _plan(conn: Connection, schema: MetadataSchema, policy: CleanupPolicy, cutof
         child = schema.table(name)
         total = 0
         for cond in _run_conditions(run_ids, conn.dialect.name):
-            join = child.join(dag_run, and_(child.c.dag_id == dag_run.c.dag_id, child.c.run_id == dag_run.c.run_id))
-            total += conn.execute(select(func.count()).select_from(join).where(cond(child, dag_run))).scalar_one()
+            join = child.join(
+                dag_run, and_(child.c.dag_id == dag_run.c.dag_id, child.c.run_id == dag_run.c.run_id)
+            )
+            total += conn.execute(
+                select(func.count()).select_from(join).where(cond(child, dag_run))
+            ).scalar_one()
         counts[name] = total
     log_max_id = None
     if policy.clean_log and schema.has_table("log"):
@@ -198,8 +222,12 @@ def _run_conditions(run_ids: Sequence[int], dialect: str) -> list[Condition]:
         return []
     if dialect == "postgresql":
         ids = list(run_ids)
-        return [lambda table, dag_run: (dag_run if dag_run is not None else table).c.id
-                == any_(bindparam("run_ids", ids, type_=ARRAY(Integer)))]
+        return [
+            lambda table, dag_run: (
+                (dag_run if dag_run is not None else table).c.id
+                == any_(bindparam("run_ids", ids, type_=ARRAY(Integer)))
+            )
+        ]
     chunks = [list(run_ids[i : i + SQLITE_IN_CHUNK]) for i in range(0, len(run_ids), SQLITE_IN_CHUNK)]
     return [_in_condition(chunk) for chunk in chunks]
 
@@ -234,7 +262,12 @@ def _archive_selections(
 
 
 def _delete(
-    engine: Engine, schema: MetadataSchema, plan: _Plan, cutoff: datetime, policy: CleanupPolicy, report: CleanupReport
+    engine: Engine,
+    schema: MetadataSchema,
+    plan: _Plan,
+    cutoff: datetime,
+    policy: CleanupPolicy,
+    report: CleanupReport,
 ) -> None:
     from sqlalchemy import and_, delete, select
 
@@ -244,14 +277,15 @@ def _delete(
         chunk = plan.run_ids[start : start + policy.batch_size]
         with _transaction(engine) as conn:
             # Re-check the state: a run cleared since the plan is running again; leave it alone.
-            runs = (
-                select(dag_run.c.dag_id, dag_run.c.run_id)
-                .where(dag_run.c.id.in_(chunk), dag_run.c.state.notin_(ACTIVE_RUN_STATES))
+            runs = select(dag_run.c.dag_id, dag_run.c.run_id).where(
+                dag_run.c.id.in_(chunk), dag_run.c.state.notin_(ACTIVE_RUN_STATES)
             )
             for name in RUN_CHILD_TABLES:
                 if name in plan.counts:
                     child = schema.table(name)
-                    pairs = runs.where(and_(dag_run.c.dag_id == child.c.dag_id, dag_run.c.run_id == child.c.run_id))
+                    pairs = runs.where(
+                        and_(dag_run.c.dag_id == child.c.dag_id, dag_run.c.run_id == child.c.run_id)
+                    )
                     res = conn.execute(delete(child).where(pairs.exists()))
                     deleted[name] += res.rowcount
             res = conn.execute(

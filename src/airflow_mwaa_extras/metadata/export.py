@@ -91,7 +91,9 @@ def check_window(newer_than: datetime | None, older_than: datetime | None) -> No
         if value is not None and value.tzinfo is None:
             raise UsageError(f"{name} must be timezone-aware (UTC), got {value.isoformat()}")
     if newer_than is not None and older_than is not None and newer_than >= older_than:
-        raise UsageError(f"newer_than ({newer_than.isoformat()}) must be before older_than ({older_than.isoformat()})")
+        raise UsageError(
+            f"newer_than ({newer_than.isoformat()}) must be before older_than ({older_than.isoformat()})"
+        )
 
 
 def write_archive(
@@ -122,13 +124,19 @@ def write_archive(
     for spec, conditions in selections:
         key = render_key(settings.key_template, table=spec.name, run_id=run_id, ext=settings.ext, when=now)
         with MultipartUploadWriter(
-            s3_client, settings.bucket, key, part_size=settings.part_size, gzip=settings.gzip,
+            s3_client,
+            settings.bucket,
+            key,
+            part_size=settings.part_size,
+            gzip=settings.gzip,
             content_type=content_type,
         ) as writer:
             rows = stream_rows(conn, schema, spec, conditions, settings.fmt, writer, method=settings.method)
         uploaded = writer.close()
         manifest.objects.append(ManifestObject(spec.name, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = render_key(settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now)
+    manifest_key = render_key(
+        settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now
+    )
     write_manifest(s3_client, manifest, manifest_key)
     return ExportResult(manifest, manifest_key)
 

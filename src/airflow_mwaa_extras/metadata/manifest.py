@@ -75,7 +75,9 @@ def check_key_template(template: str, what: str = "key_template") -> str:
         raise UsageError(f"{what} {template!r} is not a valid template: {err}") from None
     unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
     if unknown:
-        raise UsageError(f"{what} {template!r} uses unknown placeholder(s) {unknown}; known: {list(PLACEHOLDERS)}")
+        raise UsageError(
+            f"{what} {template!r} uses unknown placeholder(s) {unknown}; known: {list(PLACEHOLDERS)}"
+        )
     if template.startswith("/") or not template.strip():
         raise UsageError(f"{what} {template!r} must be a relative key")
     return template
@@ -100,7 +102,9 @@ def read_manifest(s3_client: Any, bucket: str, key: str) -> Manifest:
     return Manifest.from_json(body)
 
 
-def verify_manifest(s3_client: Any, manifest_key: str, manifest: Manifest, expected_rows: dict[str, int]) -> None:
+def verify_manifest(
+    s3_client: Any, manifest_key: str, manifest: Manifest, expected_rows: dict[str, int]
+) -> None:
     """Check the manifest stored at ``manifest_key`` and every object it names.
 
     :param expected_rows: rows per table the caller will delete; each must equal the archive's.
@@ -109,14 +113,20 @@ def verify_manifest(s3_client: Any, manifest_key: str, manifest: Manifest, expec
     try:
         stored = read_manifest(s3_client, manifest.bucket, manifest_key)
     except Exception as err:
-        raise ManifestVerificationError(f"manifest s3://{manifest.bucket}/{manifest_key} cannot be read: {err}") from err
+        raise ManifestVerificationError(
+            f"manifest s3://{manifest.bucket}/{manifest_key} cannot be read: {err}"
+        ) from err
     if stored.objects != manifest.objects:
-        raise ManifestVerificationError(f"manifest s3://{manifest.bucket}/{manifest_key} differs from the export")
+        raise ManifestVerificationError(
+            f"manifest s3://{manifest.bucket}/{manifest_key} differs from the export"
+        )
     for obj in stored.objects:
         try:
             head = s3_client.head_object(Bucket=stored.bucket, Key=obj.key)
         except Exception as err:
-            raise ManifestVerificationError(f"archived object s3://{stored.bucket}/{obj.key} is missing: {err}") from err
+            raise ManifestVerificationError(
+                f"archived object s3://{stored.bucket}/{obj.key} is missing: {err}"
+            ) from err
         if int(head["ContentLength"]) != obj.bytes:
             raise ManifestVerificationError(
                 f"s3://{stored.bucket}/{obj.key} has {head['ContentLength']} bytes, the manifest says {obj.bytes}"

@@ -58,7 +58,9 @@ def build_select(
     cols = list(columns) if columns is not None else list(table.c)
     if spec.via_dag_run:
         dag_run = schema.table("dag_run")
-        source = table.join(dag_run, and_(table.c.dag_id == dag_run.c.dag_id, table.c.run_id == dag_run.c.run_id))
+        source = table.join(
+            dag_run, and_(table.c.dag_id == dag_run.c.dag_id, table.c.run_id == dag_run.c.run_id)
+        )
         stmt = select(*cols).select_from(source).where(condition(table, dag_run))
     else:
         stmt = select(*cols).select_from(table).where(condition(table, None))
@@ -108,7 +110,12 @@ def _pg_expression(column: Column[Any], fmt: str) -> Any:
 
 
 def _copy_rows(
-    conn: Connection, schema: MetadataSchema, spec: TableSpec, condition: Condition, fmt: str, sink: BinarySink
+    conn: Connection,
+    schema: MetadataSchema,
+    spec: TableSpec,
+    condition: Condition,
+    fmt: str,
+    sink: BinarySink,
 ) -> int:
     table = schema.table(spec.name)
     stmt = build_select(schema, spec, condition, [_pg_expression(c, fmt) for c in table.c])
@@ -135,7 +142,12 @@ def _copy_rows(
 
 
 def _portable_rows(
-    conn: Connection, schema: MetadataSchema, spec: TableSpec, condition: Condition, fmt: str, sink: BinarySink
+    conn: Connection,
+    schema: MetadataSchema,
+    spec: TableSpec,
+    condition: Condition,
+    fmt: str,
+    sink: BinarySink,
 ) -> int:
     from sqlalchemy import JSON
 
@@ -151,10 +163,14 @@ def _portable_rows(
             break
         count += len(rows)
         if fmt == "csv":
-            lines = [formats.csv_line([formats.text_value(v, j) for v, j in zip(row, is_json, strict=True)]) for row in rows]
+            lines = [
+                formats.csv_line([formats.text_value(v, j) for v, j in zip(row, is_json, strict=True)])
+                for row in rows
+            ]
         else:
             lines = [
-                formats.jsonl_line({n: formats.json_value(v) for n, v in zip(names, row, strict=True)}) for row in rows
+                formats.jsonl_line({n: formats.json_value(v) for n, v in zip(names, row, strict=True)})
+                for row in rows
             ]
         sink.write("".join(lines).encode("utf-8"))
     result.close()

@@ -17,7 +17,13 @@ from typing import Any
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.metadata import formats
 from airflow_mwaa_extras.metadata.export import ExportResult, ExportSettings, check_window
-from airflow_mwaa_extras.metadata.manifest import Manifest, ManifestObject, render_key, utc_now, write_manifest
+from airflow_mwaa_extras.metadata.manifest import (
+    Manifest,
+    ManifestObject,
+    render_key,
+    utc_now,
+    write_manifest,
+)
 from airflow_mwaa_extras.metadata.s3_upload import MultipartUploadWriter
 
 PageFetcher = Callable[[str, Mapping[str, Any]], Any]
@@ -27,36 +33,110 @@ DEFAULT_PAGE_SIZE = 100  # Airflow's [api] maximum_page_limit default
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 _TI_COMMON = (
-    "dag_id", "dag_run_id", "task_id", "map_index", "start_date", "end_date", "duration", "state",
-    "try_number", "max_tries", "hostname", "unixname", "pool", "pool_slots", "queue", "priority_weight",
-    "operator", "queued_when", "pid", "executor", "rendered_map_index", "note",
+    "dag_id",
+    "dag_run_id",
+    "task_id",
+    "map_index",
+    "start_date",
+    "end_date",
+    "duration",
+    "state",
+    "try_number",
+    "max_tries",
+    "hostname",
+    "unixname",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "operator",
+    "queued_when",
+    "pid",
+    "executor",
+    "rendered_map_index",
+    "note",
 )
 REST_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "v2": {
         "dag_run": (
-            "dag_id", "dag_run_id", "logical_date", "run_after", "queued_at", "start_date", "end_date", "state",
-            "run_type", "triggered_by", "conf", "data_interval_start", "data_interval_end",
-            "last_scheduling_decision", "note",
+            "dag_id",
+            "dag_run_id",
+            "logical_date",
+            "run_after",
+            "queued_at",
+            "start_date",
+            "end_date",
+            "state",
+            "run_type",
+            "triggered_by",
+            "conf",
+            "data_interval_start",
+            "data_interval_end",
+            "last_scheduling_decision",
+            "note",
         ),
         "task_instance": ("id", "logical_date", *_TI_COMMON),
-        "log": ("event_log_id", "when", "dag_id", "task_id", "run_id", "map_index", "try_number", "event",
-                "logical_date", "owner", "extra"),
+        "log": (
+            "event_log_id",
+            "when",
+            "dag_id",
+            "task_id",
+            "run_id",
+            "map_index",
+            "try_number",
+            "event",
+            "logical_date",
+            "owner",
+            "extra",
+        ),
     },
     "v1": {
         "dag_run": (
-            "dag_id", "dag_run_id", "execution_date", "start_date", "end_date", "state", "run_type",
-            "external_trigger", "conf", "data_interval_start", "data_interval_end", "last_scheduling_decision",
+            "dag_id",
+            "dag_run_id",
+            "execution_date",
+            "start_date",
+            "end_date",
+            "state",
+            "run_type",
+            "external_trigger",
+            "conf",
+            "data_interval_start",
+            "data_interval_end",
+            "last_scheduling_decision",
             "note",
         ),
         "task_instance": ("execution_date", *_TI_COMMON),
-        "log": ("event_log_id", "when", "dag_id", "task_id", "run_id", "map_index", "try_number", "event",
-                "execution_date", "owner", "extra"),
+        "log": (
+            "event_log_id",
+            "when",
+            "dag_id",
+            "task_id",
+            "run_id",
+            "map_index",
+            "try_number",
+            "event",
+            "execution_date",
+            "owner",
+            "extra",
+        ),
     },
 }
-_TIMESTAMPS = frozenset({
-    "logical_date", "execution_date", "run_after", "queued_at", "start_date", "end_date", "data_interval_start",
-    "data_interval_end", "last_scheduling_decision", "queued_when", "when",
-})
+_TIMESTAMPS = frozenset(
+    {
+        "logical_date",
+        "execution_date",
+        "run_after",
+        "queued_at",
+        "start_date",
+        "end_date",
+        "data_interval_start",
+        "data_interval_end",
+        "last_scheduling_decision",
+        "queued_when",
+        "when",
+    }
+)
 _JSON = frozenset({"conf"})
 _ENDPOINTS = {
     "dag_run": ("/dags/~/dagRuns", "dag_runs"),
@@ -156,16 +236,25 @@ def export_via_rest(
     now = utc_now()
     run_id = settings.run_id or f"export_{now.strftime('%Y%m%dT%H%M%SZ')}_{uuid.uuid4().hex[:8]}"
     manifest = Manifest(
-        bucket=settings.bucket, run_id=run_id, format=settings.fmt, compression="gzip" if settings.gzip else None,
-        created_at=_iso(now), newer_than=_iso(newer_than) if newer_than else None,
-        older_than=_iso(older_than) if older_than else None, source=f"rest_api_{api_version}",
+        bucket=settings.bucket,
+        run_id=run_id,
+        format=settings.fmt,
+        compression="gzip" if settings.gzip else None,
+        created_at=_iso(now),
+        newer_than=_iso(newer_than) if newer_than else None,
+        older_than=_iso(older_than) if older_than else None,
+        source=f"rest_api_{api_version}",
     )
     for table in names:
         columns = REST_COLUMNS[api_version][table]
         key = render_key(settings.key_template, table=table, run_id=run_id, ext=settings.ext, when=now)
         rows = 0
         with MultipartUploadWriter(
-            s3_client, settings.bucket, key, part_size=settings.part_size, gzip=settings.gzip,
+            s3_client,
+            settings.bucket,
+            key,
+            part_size=settings.part_size,
+            gzip=settings.gzip,
             content_type="text/csv" if settings.fmt == "csv" else "application/x-ndjson",
         ) as writer:
             if settings.fmt == "csv":
@@ -175,14 +264,20 @@ def export_via_rest(
                 rows += len(items)
                 if settings.fmt == "csv":
                     lines = [
-                        formats.csv_line([formats.text_value(_cell(c, item.get(c)), c in _JSON) for c in columns])
+                        formats.csv_line(
+                            [formats.text_value(_cell(c, item.get(c)), c in _JSON) for c in columns]
+                        )
                         for item in items
                     ]
                 else:
-                    lines = [formats.jsonl_line({c: _cell(c, item.get(c)) for c in columns}) for item in items]
+                    lines = [
+                        formats.jsonl_line({c: _cell(c, item.get(c)) for c in columns}) for item in items
+                    ]
                 writer.write("".join(lines))
         uploaded = writer.close()
         manifest.objects.append(ManifestObject(table, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = render_key(settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now)
+    manifest_key = render_key(
+        settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now
+    )
     write_manifest(s3_client, manifest, manifest_key)
     return ExportResult(manifest, manifest_key)

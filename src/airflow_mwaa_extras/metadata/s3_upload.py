@@ -131,7 +131,9 @@ class MultipartUploadWriter:
                 self._pending = []
                 self._sha.update(body)
                 self._size += len(body)
-                self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType=self._content_type)
+                self._s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=body, ContentType=self._content_type
+                )
             else:
                 if self._pending_size:
                     self._flush_part()
@@ -154,7 +156,7 @@ class MultipartUploadWriter:
         if self._upload_id is not None:
             try:
                 self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
-            except Exception:  # noqa: BLE001 - the original error matters more than this one
+            except Exception:
                 pass
             self._upload_id = None
 

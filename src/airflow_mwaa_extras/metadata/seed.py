@@ -94,11 +94,18 @@ def seed_history(
                     "clear_number": 0,
                 }
                 if v3:
-                    row.update(logical_date=ts(logical), run_after=ts(logical), triggered_by="TIMETABLE",
-                               conf={"source": "seed", "n": r})
+                    row.update(
+                        logical_date=ts(logical),
+                        run_after=ts(logical),
+                        triggered_by="TIMETABLE",
+                        conf={"source": "seed", "n": r},
+                    )
                 else:
-                    row.update(execution_date=ts(logical), external_trigger=False,
-                               conf=pickle.dumps({"source": "seed", "n": r}))
+                    row.update(
+                        execution_date=ts(logical),
+                        external_trigger=False,
+                        conf=pickle.dumps({"source": "seed", "n": r}),
+                    )
                 yield row
 
     def children(run: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
@@ -117,22 +124,47 @@ def seed_history(
             begun = None if state is None else logical + timedelta(minutes=1, seconds=30 * t)
             ended = begun + timedelta(seconds=25) if state in ("success", "failed") and begun else None
             ti: dict[str, Any] = {
-                "dag_id": run["dag_id"], "run_id": run["run_id"], "task_id": task_id, "map_index": -1,
-                "start_date": begun, "end_date": ended, "duration": 25.0 if ended else None, "state": state,
-                "try_number": 1 if state else 0, "max_tries": 1, "hostname": "worker-1.internal",
-                "unixname": "airflow", "pool": "default_pool", "pool_slots": 1, "queue": "default",
-                "priority_weight": tasks_per_run - t, "operator": "PythonOperator",
+                "dag_id": run["dag_id"],
+                "run_id": run["run_id"],
+                "task_id": task_id,
+                "map_index": -1,
+                "start_date": begun,
+                "end_date": ended,
+                "duration": 25.0 if ended else None,
+                "state": state,
+                "try_number": 1 if state else 0,
+                "max_tries": 1,
+                "hostname": "worker-1.internal",
+                "unixname": "airflow",
+                "pool": "default_pool",
+                "pool_slots": 1,
+                "queue": "default",
+                "priority_weight": tasks_per_run - t,
+                "operator": "PythonOperator",
                 "executor_config": pickle.dumps({}),
             }
             if v3:
                 ti["id"] = uuid.uuid4().hex if naive else str(uuid.uuid4())
             tis.append(ti)
             if state == "failed" and schema.has_table("task_fail"):
-                fails.append({"dag_id": run["dag_id"], "run_id": run["run_id"], "task_id": task_id,
-                              "map_index": -1, "start_date": begun, "end_date": ended, "duration": 25})
+                fails.append(
+                    {
+                        "dag_id": run["dag_id"],
+                        "run_id": run["run_id"],
+                        "task_id": task_id,
+                        "map_index": -1,
+                        "start_date": begun,
+                        "end_date": ended,
+                        "duration": 25,
+                    }
+                )
         log = {
-            "dttm": run["end_date"] or run["queued_at"], "dag_id": run["dag_id"], "task_id": None,
-            "event": f"dag_run_{run['state']}", "run_id": run["run_id"], "owner": "airflow",
+            "dttm": run["end_date"] or run["queued_at"],
+            "dag_id": run["dag_id"],
+            "task_id": None,
+            "event": f"dag_run_{run['state']}",
+            "run_id": run["run_id"],
+            "owner": "airflow",
             "extra": '{"host": "scheduler-1", "note": "ran, \\"as planned\\""}',
             ("logical_date" if v3 else "execution_date"): logical,
         }
@@ -141,7 +173,12 @@ def seed_history(
     with engine.begin() as conn:
         if with_dag_rows:
             _insert_dags(conn, schema, dag_ids, v3, ts(now))
-        batch: dict[str, list[dict[str, Any]]] = {"dag_run": [], "task_instance": [], "task_fail": [], "log": []}
+        batch: dict[str, list[dict[str, Any]]] = {
+            "dag_run": [],
+            "task_instance": [],
+            "task_fail": [],
+            "log": [],
+        }
 
         def flush() -> None:
             for name in ("dag_run", "task_instance", "task_fail", "log"):
@@ -162,7 +199,9 @@ def seed_history(
             if len(batch["task_instance"]) >= BATCH:
                 flush()
         flush()
-    return SeedSummary(dag_ids, counts["dag_run"], counts["task_instance"], counts["task_fail"], counts["log"], now)
+    return SeedSummary(
+        dag_ids, counts["dag_run"], counts["task_instance"], counts["task_fail"], counts["log"], now
+    )
 
 
 def _copy_in(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
@@ -194,13 +233,20 @@ def _insert_dags(conn: Connection, schema: Any, dag_ids: list[str], v3: bool, no
     dags = []
     for dag_id in dag_ids:
         row: dict[str, Any] = {
-            "dag_id": dag_id, "is_paused": False, "last_parsed_time": now, "fileloc": f"/dags/{dag_id}.py",
-            "owners": "airflow", "max_active_tasks": 16, "max_active_runs": 16,
-            "max_consecutive_failed_dag_runs": 0, "has_task_concurrency_limits": False,
+            "dag_id": dag_id,
+            "is_paused": False,
+            "last_parsed_time": now,
+            "fileloc": f"/dags/{dag_id}.py",
+            "owners": "airflow",
+            "max_active_tasks": 16,
+            "max_active_runs": 16,
+            "max_consecutive_failed_dag_runs": 0,
+            "has_task_concurrency_limits": False,
         }
         if v3:
-            row.update(is_stale=False, bundle_name="dags-folder", timetable_type="cron",
-                       partition_mapper_info={})
+            row.update(
+                is_stale=False, bundle_name="dags-folder", timetable_type="cron", partition_mapper_info={}
+            )
         else:
             row.update(is_active=True, is_subdag=False)
         dags.append(row)

@@ -68,11 +68,16 @@ class MetadataSchema:
         specs = {
             "dag_run": TableSpec("dag_run", run_date, via_dag_run=False, order_by=("id",)),
             "task_instance": TableSpec(
-                "task_instance", run_date, via_dag_run=True, order_by=("dag_id", "run_id", "task_id", "map_index")
+                "task_instance",
+                run_date,
+                via_dag_run=True,
+                order_by=("dag_id", "run_id", "task_id", "map_index"),
             ),
             "task_fail": TableSpec("task_fail", run_date, via_dag_run=True, order_by=("id",)),
             "task_reschedule": TableSpec("task_reschedule", run_date, via_dag_run=True, order_by=("id",)),
-            "xcom": TableSpec("xcom", run_date, via_dag_run=True, order_by=("dag_run_id", "task_id", "map_index", "key")),
+            "xcom": TableSpec(
+                "xcom", run_date, via_dag_run=True, order_by=("dag_run_id", "task_id", "map_index", "key")
+            ),
             "log": TableSpec("log", "dttm", via_dag_run=False, order_by=("id",)),
             "job": TableSpec("job", "latest_heartbeat", via_dag_run=False, order_by=("id",)),
             "import_error": TableSpec("import_error", "timestamp", via_dag_run=False, order_by=("id",)),
@@ -98,8 +103,22 @@ def reflect_schema(bind: Engine | Connection) -> MetadataSchema:
     existing = set(inspect(bind).get_table_names())
     if "dag_run" not in existing:
         raise UsageError("the database has no dag_run table: is it an Airflow metadata database?")
-    wanted = [t for t in ("dag_run", "task_instance", "task_fail", "task_reschedule", "xcom", "log", "job",
-                          "import_error", "dag", "dag_tag") if t in existing]
+    wanted = [
+        t
+        for t in (
+            "dag_run",
+            "task_instance",
+            "task_fail",
+            "task_reschedule",
+            "xcom",
+            "log",
+            "job",
+            "import_error",
+            "dag",
+            "dag_tag",
+        )
+        if t in existing
+    ]
     metadata = MetaData()
     metadata.reflect(bind=bind, only=wanted)
     return MetadataSchema(metadata=metadata, dialect=bind.dialect.name)

@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import socket
 import ssl
 import threading
 import time
@@ -295,7 +294,7 @@ class MwaaEnvironmentClient:
         self._environment: dict[str, Any] | None = None
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
-        where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION", "")
+        where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION") or ""
         self._semaphore = _environment_semaphore((where, environment_name, self.max_concurrency))
 
     def __repr__(self) -> str:
@@ -485,7 +484,7 @@ class MwaaEnvironmentClient:
         )
 
     def _backoff(self, retry: int) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (retry - 1)))
+        ceiling: float = min(self.backoff_max, self.backoff_base * 2.0 ** (retry - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # equal jitter
 
     def _post(self, token: _Token, line: str, shown: str) -> tuple[int | None, bytes, str]:
@@ -516,7 +515,7 @@ class MwaaEnvironmentClient:
                 )
                 response = conn.getresponse()
                 return response.status, response.read(), ""
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 # The command may have started: retrying could run it twice.
                 raise MwaaUnreachableError(
                     f"{self.environment_name} did not answer {command_head(shown)} within {self.timeout:g} s; "
@@ -567,7 +566,9 @@ def create_mwaa_client(
     import boto3
     from botocore.config import Config
 
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint: str = (
+        endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    )
     loopback = bool(endpoint) and is_loopback_host(urlsplit(endpoint).netloc)
     config = Config(
         connect_timeout=connect_timeout,

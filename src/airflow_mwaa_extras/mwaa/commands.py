@@ -307,7 +307,9 @@ def dags_trigger(
     return AirflowCommand(tuple(argv))
 
 
-def dags_state(dag_id: str, logical_date_or_run_id: datetime | str, *, airflow_version: str) -> AirflowCommand:
+def dags_state(
+    dag_id: str, logical_date_or_run_id: datetime | str, *, airflow_version: str
+) -> AirflowCommand:
     """``dags state``: Airflow 2 takes the logical (execution) date, Airflow 3 also a run id.
 
     :param dag_id: the DAG
@@ -446,7 +448,9 @@ def connections_add(
         argv.append(f"--conn-uri={_name(uri, 'connection URI')}")
     elif conn_json is not None:
         secret.add(len(argv))
-        argv.append(f"--conn-json={_text(json.dumps(dict(conn_json), ensure_ascii=False), 'connection JSON')}")
+        argv.append(
+            f"--conn-json={_text(json.dumps(dict(conn_json), ensure_ascii=False), 'connection JSON')}"
+        )
     else:
         if conn_type is None:
             raise InvalidCommandArgumentError("conn_type is needed when the connection is given as fields")

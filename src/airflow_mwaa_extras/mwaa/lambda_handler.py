@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
@@ -65,7 +65,9 @@ def trigger_from_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
     environment = _setting(event, "environment", "MWAA_ENVIRONMENT")
     dag_id = _setting(event, "dag_id", "MWAA_DAG_ID")
     if not environment or not dag_id:
-        raise UsageError("name the environment and the DAG: event keys environment and dag_id, or MWAA_ENVIRONMENT and MWAA_DAG_ID")
+        raise UsageError(
+            "name the environment and the DAG: event keys environment and dag_id, or MWAA_ENVIRONMENT and MWAA_DAG_ID"
+        )
     client = _CLIENTS.get(environment)
     if client is None:
         client = _CLIENTS[environment] = MwaaEnvironmentClient(
@@ -74,8 +76,10 @@ def trigger_from_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
     conf = _conf(event)
     if conf is not None:
         commands.conf_json(conf)  # a bad conf fails before any call
-    run_id = event.get("run_id") or f"manual__{datetime.now(timezone.utc).isoformat()}"
-    cmd = commands.dags_trigger(str(dag_id), airflow_version=client.airflow_version, conf=conf, run_id=str(run_id))
+    run_id = event.get("run_id") or f"manual__{datetime.now(UTC).isoformat()}"
+    cmd = commands.dags_trigger(
+        str(dag_id), airflow_version=client.airflow_version, conf=conf, run_id=str(run_id)
+    )
     client.run(cmd)
     return {
         "ok": True,

@@ -45,7 +45,11 @@ class MetadataCleanupOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "retention_days", "bucket", "key_template", "manifest_key_template", "environment_name",
+        "retention_days",
+        "bucket",
+        "key_template",
+        "manifest_key_template",
+        "environment_name",
     )
 
     def __init__(
@@ -86,7 +90,9 @@ class MetadataCleanupOperator(BaseOperator):
         from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
 
         return MetadataDbHook(
-            aws_conn_id=self.aws_conn_id, region_name=self.region_name, environment_name=self.environment_name or None
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            environment_name=self.environment_name or None,
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -96,16 +102,26 @@ class MetadataCleanupOperator(BaseOperator):
         try:
             retention = int(self.retention_days)
         except (TypeError, ValueError):
-            raise UsageError(f"retention_days must be a whole number of days, got {self.retention_days!r}") from None
-        policy = CleanupPolicy(retention_days=retention, keep_last_runs=self.keep_last_runs, batch_size=self.batch_size)
+            raise UsageError(
+                f"retention_days must be a whole number of days, got {self.retention_days!r}"
+            ) from None
+        policy = CleanupPolicy(
+            retention_days=retention, keep_last_runs=self.keep_last_runs, batch_size=self.batch_size
+        )
         policy.validated()
         settings = None
         if self.archive and not self.dry_run:
             if not self.bucket:
-                raise UsageError("archive=True needs a bucket (or pass archive=False to delete without a copy)")
+                raise UsageError(
+                    "archive=True needs a bucket (or pass archive=False to delete without a copy)"
+                )
             settings = ExportSettings(
-                bucket=self.bucket, fmt=self.fmt, gzip=self.gzip, key_template=self.key_template,
-                manifest_key_template=self.manifest_key_template, run_id=str(context["run_id"]),
+                bucket=self.bucket,
+                fmt=self.fmt,
+                gzip=self.gzip,
+                key_template=self.key_template,
+                manifest_key_template=self.manifest_key_template,
+                run_id=str(context["run_id"]),
             ).validated()
         if self.hook.uses_database:
             return self._clean_database(policy, settings)
@@ -115,13 +131,19 @@ class MetadataCleanupOperator(BaseOperator):
         from airflow_mwaa_extras.metadata.cleanup import run_cleanup
 
         report = run_cleanup(
-            self.hook.engine, policy, s3_client=self.hook.s3_client if settings else None, archive=settings,
+            self.hook.engine,
+            policy,
+            s3_client=self.hook.s3_client if settings else None,
+            archive=settings,
             dry_run=self.dry_run,
         )
         self.log.info("%s (%d batches)", report.summary(), report.batches)
         return {
-            "cutoff": report.cutoff.isoformat(), "dry_run": report.dry_run, "counts": report.counts,
-            "deleted": report.deleted, "manifest_key": report.manifest_key,
+            "cutoff": report.cutoff.isoformat(),
+            "dry_run": report.dry_run,
+            "counts": report.counts,
+            "deleted": report.deleted,
+            "manifest_key": report.manifest_key,
         }
 
     def _clean_through_environment(self, policy: Any, settings: Any) -> dict[str, Any]:
@@ -130,24 +152,63 @@ class MetadataCleanupOperator(BaseOperator):
         from airflow_mwaa_extras.mwaa import commands
 
         if policy.keep_last_runs != 1:
-            raise UsageError("on Airflow 3 db clean keeps exactly the last run per DAG: leave keep_last_runs at 1")
+            raise UsageError(
+                "on Airflow 3 db clean keeps exactly the last run per DAG: leave keep_last_runs at 1"
+            )
         cutoff = utc_now() - timedelta(days=policy.retention_days)
+        fetch = self.hook.rest_fetcher()
+        self._refuse_old_active_runs(fetch, cutoff)
         manifest_key = None
         if settings is not None:
             exported = export_via_rest(
-                self.hook.rest_fetcher(), self.hook.s3_client, settings, api_version="v2",
-                tables=list(AIRFLOW_3_DB_CLEAN_TABLES), older_than=cutoff,
+                fetch,
+                self.hook.s3_client,
+                settings,
+                api_version="v2",
+                tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
+                older_than=cutoff,
             )
-            verify_manifest(self.hook.s3_client, exported.manifest_key, exported.manifest,
-                            exported.manifest.rows_by_table())
+            verify_manifest(
+                self.hook.s3_client,
+                exported.manifest_key,
+                exported.manifest,
+                exported.manifest.rows_by_table(),
+            )
             manifest_key = exported.manifest_key
-            self.log.info("Archived %s to s3://%s/%s", exported.manifest.rows_by_table(), settings.bucket, manifest_key)
+            self.log.info(
+                "Archived %s to s3://%s/%s", exported.manifest.rows_by_table(), settings.bucket, manifest_key
+            )
+        if self.dry_run:
+            self.log.info("Dry run: db clean reports what it would delete")
         client = self.hook.environment_client()
         command = commands.db_clean(
-            cutoff, airflow_version=client.airflow_version, tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
-            dry_run=self.dry_run, skip_archive=True,
+            cutoff,
+            airflow_version=client.airflow_version,
+            tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
+            dry_run=self.dry_run,
+            skip_archive=True,
         )
         result = client.run(command)
         self.log.info("db clean in %s:\n%s", self.hook.environment_name, result.stdout[-4000:])
-        return {"cutoff": cutoff.isoformat(), "dry_run": self.dry_run, "manifest_key": manifest_key,
-                "db_clean_output": result.stdout[-2000:]}
+        return {
+            "cutoff": cutoff.isoformat(),
+            "dry_run": self.dry_run,
+            "manifest_key": manifest_key,
+            "db_clean_output": result.stdout[-2000:],
+        }
+
+    def _refuse_old_active_runs(self, fetch: Any, cutoff: Any) -> None:
+        """core's db clean deletes by start date whatever the state: refuse while old runs are active."""
+        from airflow_mwaa_extras.metadata.formats import format_timestamp
+
+        stuck = []
+        for state in ("running", "queued"):
+            page = fetch(
+                "/dags/~/dagRuns", {"state": state, "start_date_lt": format_timestamp(cutoff), "limit": 5}
+            )
+            stuck += [f"{r.get('dag_id')}/{r.get('dag_run_id')}" for r in page.get("dag_runs", [])]
+        if stuck:
+            raise UsageError(
+                f"runs started before the cutoff are still running or queued ({', '.join(stuck[:5])}); "
+                "finish or fail them first: db clean would delete them"
+            )

@@ -39,7 +39,12 @@ class MetadataExportOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "bucket", "tables", "older_than_days", "newer_than_days", "key_template", "manifest_key_template",
+        "bucket",
+        "tables",
+        "older_than_days",
+        "newer_than_days",
+        "key_template",
+        "manifest_key_template",
         "environment_name",
     )
 
@@ -79,7 +84,9 @@ class MetadataExportOperator(BaseOperator):
         from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
 
         return MetadataDbHook(
-            aws_conn_id=self.aws_conn_id, region_name=self.region_name, environment_name=self.environment_name or None
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            environment_name=self.environment_name or None,
         )
 
     def execute(self, context: Context) -> str:
@@ -88,23 +95,53 @@ class MetadataExportOperator(BaseOperator):
         from airflow_mwaa_extras.metadata.rest_export import export_via_rest
 
         now = utc_now()
-        older = now - timedelta(days=int(self.older_than_days)) if self.older_than_days not in (None, "") else None
-        newer = now - timedelta(days=int(self.newer_than_days)) if self.newer_than_days not in (None, "") else None
+        older = (
+            now - timedelta(days=int(self.older_than_days))
+            if self.older_than_days not in (None, "")
+            else None
+        )
+        newer = (
+            now - timedelta(days=int(self.newer_than_days))
+            if self.newer_than_days not in (None, "")
+            else None
+        )
         settings = ExportSettings(
-            bucket=self.bucket, fmt=self.fmt, gzip=self.gzip, key_template=self.key_template,
-            manifest_key_template=self.manifest_key_template, run_id=str(context["run_id"]), method=self.method,
+            bucket=self.bucket,
+            fmt=self.fmt,
+            gzip=self.gzip,
+            key_template=self.key_template,
+            manifest_key_template=self.manifest_key_template,
+            run_id=str(context["run_id"]),
+            method=self.method,
         )
         tables = list(self.tables) if self.tables else None
         if self.hook.uses_database:
             result = export_metadata(
-                self.hook.engine, self.hook.s3_client, settings, tables=tables, newer_than=newer, older_than=older
+                self.hook.engine,
+                self.hook.s3_client,
+                settings,
+                tables=tables,
+                newer_than=newer,
+                older_than=older,
             )
         else:
             result = export_via_rest(
-                self.hook.rest_fetcher(), self.hook.s3_client, settings, api_version="v2", tables=tables,
-                newer_than=newer, older_than=older,
+                self.hook.rest_fetcher(),
+                self.hook.s3_client,
+                settings,
+                api_version="v2",
+                tables=tables,
+                newer_than=newer,
+                older_than=older,
             )
         for obj in result.manifest.objects:
-            self.log.info("Exported %d %s rows to s3://%s/%s (%d bytes)", obj.rows, obj.table, self.bucket, obj.key, obj.bytes)
+            self.log.info(
+                "Exported %d %s rows to s3://%s/%s (%d bytes)",
+                obj.rows,
+                obj.table,
+                self.bucket,
+                obj.key,
+                obj.bytes,
+            )
         self.log.info("Manifest: s3://%s/%s", self.bucket, result.manifest_key)
         return result.manifest_key

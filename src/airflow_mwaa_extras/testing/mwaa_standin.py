@@ -108,9 +108,7 @@ class MwaaStandin:
         if not environments:
             raise MwaaStandinError("the MWAA stand-in needs at least one environment")
         version = airflow_version or _local_airflow_version()
-        self.environments = {
-            name: _Environment(name, home, version) for name, home in environments.items()
-        }
+        self.environments = {name: _Environment(name, home, version) for name, home in environments.items()}
         self.token_lifetime = token_lifetime
         self.max_concurrent_commands = max_concurrent_commands
         self.command_timeout = command_timeout
@@ -243,7 +241,9 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
             return
 
         # -- responses --
-        def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
+        def _send(
+            self, status: int, body: bytes, content_type: str = "application/json", **headers: str
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -304,7 +304,10 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
                     return
                 if kind == "cli":
                     standin.count(token_calls=1)
-                    self._json(200, {"CliToken": standin.new_token("cli", env.name), "WebServerHostname": standin.host})
+                    self._json(
+                        200,
+                        {"CliToken": standin.new_token("cli", env.name), "WebServerHostname": standin.host},
+                    )
                 else:
                     self._json(
                         200,
@@ -327,7 +330,9 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
             except ImportError:
                 self._api_error(404, "UnknownOperationException", "InvokeRestApi is not available")
                 return
-            status, payload = standin_rest_api.handle_invoke_rest_api(env.name, env.home, json.loads(body or b"{}"))
+            status, payload = standin_rest_api.handle_invoke_rest_api(
+                env.name, env.home, json.loads(body or b"{}")
+            )
             self._json(status, payload)
 
         def _cli(self, body: bytes) -> None:
@@ -380,7 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a local stand-in for the MWAA API and CLI endpoint on 127.0.0.1.",
     )
     parser.add_argument(
-        "--env", action="append", required=True, metavar="NAME=AIRFLOW_HOME", help="an environment (repeatable)"
+        "--env",
+        action="append",
+        required=True,
+        metavar="NAME=AIRFLOW_HOME",
+        help="an environment (repeatable)",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--token-lifetime", type=float, default=60.0, help="seconds a token lives (60)")

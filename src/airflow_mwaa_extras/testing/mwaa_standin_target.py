@@ -55,12 +55,14 @@ def run_conf(home: AirflowHome, dag_id: str, run_id: str) -> Any:
     if not home.sql_alchemy_conn.startswith("sqlite:///"):
         raise ValueError("run_conf reads SQLite homes only")
     with sqlite3.connect(home.sql_alchemy_conn.removeprefix("sqlite:///")) as conn:
-        row = conn.execute("SELECT conf FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)).fetchone()
+        row = conn.execute(
+            "SELECT conf FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+        ).fetchone()
     if row is None:
         return None
     value = row[0]
     if isinstance(value, bytes):
-        return pickle.loads(value)  # noqa: S301  (our own test database)
+        return pickle.loads(value)
     return json.loads(value) if isinstance(value, str) else value
 
 

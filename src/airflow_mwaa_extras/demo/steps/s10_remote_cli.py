@@ -21,7 +21,9 @@ def run(ctx: DemoContext) -> None:
     client = MwaaEnvironmentClient("analytics", endpoint_url=standin.endpoint_url, region_name="us-east-1")
     conf = {"source": "s3://landing/it's; $(not a command)", "rows": 42}
     run_id = "demo__remote_cli"
-    cmd = commands.dags_trigger(TARGET_DAG_ID, airflow_version=client.airflow_version, conf=conf, run_id=run_id)
+    cmd = commands.dags_trigger(
+        TARGET_DAG_ID, airflow_version=client.airflow_version, conf=conf, run_id=run_id
+    )
     ctx.say(f"Airflow {client.airflow_version} there; sending: {cmd.to_shell()}")
     client.run(cmd)
     stored = run_conf(remote, TARGET_DAG_ID, run_id)

@@ -44,6 +44,8 @@ def run(ctx: DemoContext) -> None:
     ctx.say(f"task log with [mwaa_extras] timezone = America/Los_Angeles: {seen.strip()[:160]}")
     if "refusing to change AIRFLOW__CORE__EXECUTOR" not in out:
         raise DemoStepError("the env vars plugin did not refuse the reserved AIRFLOW__CORE__EXECUTOR")
+    if "env vars plugin: changed JAVA_HOME, PATH" not in out:
+        raise DemoStepError("the env vars plugin did not set JAVA_HOME and prepend to PATH")
     ctx.say("env vars plugin: JAVA_HOME set, PATH prepended, reserved AIRFLOW__CORE__EXECUTOR refused")
     for line in out.splitlines():
         if "mwaa_extras virtualenv plugin" in line:

@@ -1,0 +1,229 @@
+"""Trigger a DAG in another MWAA environment, retry-safe, and optionally wait for its outcome.
+
+Works on every supported MWAA version: over InvokeRestApi where the installed botocore has it
+and the role may call it, else over the CLI endpoint (see
+:mod:`airflow_mwaa_extras.mwaa.dag_runs`). Unlike the user guide's sample, a failed remote run
+fails this task, with the remote state and the failed task ids in the message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.mwaa.dag_runs import (
+    TRANSPORTS,
+    RemoteDagRunError,
+    RemoteDagRunFailedError,
+    RemoteDagRuns,
+    deterministic_run_id,
+)
+from airflow_mwaa_extras.triggers.remote_dag_run import (
+    MwaaRemoteDagRunTrigger,
+    check_remote,
+    remote_dag_runs,
+)
+from airflow_mwaa_extras.version_compat import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow_mwaa_extras.version_compat import Context
+
+XCOM_REMOTE_RUN_ID = "remote_run_id"
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable`` (False when unset)."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def check_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The trigger's event, or the error it reports, raised as a clear task failure."""
+    if not event or "status" not in event:
+        raise RemoteDagRunError(f"the remote DAG run trigger sent no usable event: {event!r}")
+    if event["status"] == "error":
+        raise RemoteDagRunError(str(event.get("message") or "the remote DAG run trigger failed"))
+    if event["status"] != "success":
+        raise RemoteDagRunFailedError(
+            str(event.get("environment")),
+            str(event.get("dag_id")),
+            str(event.get("run_id")),
+            str(event.get("state")),
+            list(event.get("failed_task_ids") or []),
+        )
+    return dict(event)
+
+
+class MwaaTriggerRemoteDagRunOperator(BaseOperator):
+    """Trigger ``remote_dag_id`` in the MWAA environment ``environment_name``.
+
+    The remote run id is pushed to XCom (key ``remote_run_id``); the return value is the run
+    as a dict. A retry of this task never creates a second remote run: the run id is
+    deterministic (derived from this DAG, task and run) unless given, and is looked up before
+    triggering.
+
+    :param environment_name: the remote MWAA environment (templated)
+    :param remote_dag_id: the DAG to trigger there (templated)
+    :param conf: the remote run's conf, a dict or a JSON object text (templated)
+    :param run_id: the remote run id; derived from this task instance when None (templated)
+    :param logical_date: the remote run's logical date, a datetime or ISO text; the trigger
+        time when None (templated)
+    :param wait_for_completion: wait for the remote run to finish; fail when it fails
+    :param poll_interval: seconds between two state checks while waiting
+    :param deferrable: wait in the triggerer instead of a worker slot (default:
+        ``[operators] default_deferrable``)
+    :param transport: ``auto`` (InvokeRestApi when possible, else the CLI endpoint),
+        ``rest_api`` or ``cli``
+    :param allow_paused: trigger even when the remote DAG is paused
+    :param max_wait: give up waiting after this many seconds (None: wait as long as it runs)
+    :param aws_conn_id: the ``aws`` connection whose identity calls MWAA
+    :param region_name: AWS region (the connection's when None)
+    """
+
+    template_fields: Sequence[str] = ("environment_name", "remote_dag_id", "conf", "run_id", "logical_date")
+    template_fields_renderers = {"conf": "json"}
+    ui_color = "#ffefeb"
+
+    def __init__(
+        self,
+        *,
+        environment_name: str,
+        remote_dag_id: str,
+        conf: Mapping[str, Any] | str | None = None,
+        run_id: str | None = None,
+        logical_date: datetime | str | None = None,
+        wait_for_completion: bool = False,
+        poll_interval: float = 30.0,
+        deferrable: bool | None = None,
+        transport: str = "auto",
+        allow_paused: bool = False,
+        max_wait: float | None = None,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.environment_name = environment_name
+        self.remote_dag_id = remote_dag_id
+        self.conf = conf
+        self.run_id = run_id
+        self.logical_date = logical_date
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.transport = transport
+        self.allow_paused = allow_paused
+        self.max_wait = max_wait
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+
+    @cached_property
+    def remote(self) -> RemoteDagRuns:
+        return remote_dag_runs(
+            self.environment_name,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            transport=self.transport,
+            logger=self.log,
+        )
+
+    def _remote_run_id(self, context: Context) -> str:
+        if self.run_id:
+            return str(self.run_id)
+        ti = context["ti"]
+        # Everything that identifies this task instance except the try number.
+        return deterministic_run_id(
+            self.environment_name,
+            self.remote_dag_id,
+            ti.dag_id,
+            ti.task_id,
+            ti.run_id,
+            getattr(ti, "map_index", -1),
+        )
+
+    def _validate(self) -> None:
+        if not self.environment_name or not self.remote_dag_id:
+            raise UsageError("environment_name and remote_dag_id are required")
+        if self.transport not in TRANSPORTS:
+            raise UsageError(f"transport must be one of {', '.join(TRANSPORTS)}; got {self.transport!r}")
+        if float(self.poll_interval) <= 0:
+            raise UsageError(f"poll_interval must be positive, got {self.poll_interval}")
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self._validate()
+        run_id = self._remote_run_id(context)
+        run = self.remote.trigger(
+            self.remote_dag_id,
+            run_id=run_id,
+            conf=self.conf,  # type: ignore[arg-type]  # a JSON text is accepted too
+            logical_date=self.logical_date,
+            allow_paused=self.allow_paused,
+        )
+        context["ti"].xcom_push(key=XCOM_REMOTE_RUN_ID, value=run.run_id)
+        verb = "triggered" if run.created else "found existing"
+        self.log.info(
+            "%s run %s of %s in %s over %s (state %s)",
+            verb,
+            run.run_id,
+            self.remote_dag_id,
+            self.environment_name,
+            run.transport or self.remote.transport,
+            run.state,
+        )
+        if not self.wait_for_completion:
+            return run.as_dict()
+        if self.deferrable:
+            from datetime import timedelta
+
+            self.defer(
+                trigger=MwaaRemoteDagRunTrigger(
+                    environment_name=self.environment_name,
+                    dag_id=self.remote_dag_id,
+                    run_id=run.run_id,
+                    poll_interval=self.poll_interval,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    transport=self.remote.transport,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.max_wait) if self.max_wait else None,
+            )
+        event = self._wait(run.run_id)
+        return {**run.as_dict(), "state": event["state"]}
+
+    def _wait(self, run_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.max_wait if self.max_wait else None
+        while True:
+            event = check_remote(self.remote, self.remote_dag_id, run_id, None)
+            if event is not None:
+                return check_event(event)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RemoteDagRunError(
+                    f"remote run {run_id} of {self.remote_dag_id} in {self.environment_name} "
+                    f"did not finish within {self.max_wait} s"
+                )
+            time.sleep(float(self.poll_interval))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: succeed, or fail with the remote state and tasks."""
+        checked = check_event(event)
+        self.log.info(
+            "remote run %s of %s in %s ended %s after %s polls",
+            checked.get("run_id"),
+            checked.get("dag_id"),
+            checked.get("environment"),
+            checked.get("state"),
+            checked.get("polls"),
+        )
+        return {
+            "environment": checked.get("environment"),
+            "dag_id": checked.get("dag_id"),
+            "run_id": checked.get("run_id"),
+            "state": checked.get("state"),
+            "polls": checked.get("polls"),
+        }
