@@ -98,12 +98,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--workers", type=int, default=8, help="threads sending triggers, both sides")
     parser.add_argument("--max-concurrency", type=int, default=1, help="our client's limit (1 to 4)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="our client's per-command timeout (s)")
     args = parser.parse_args()
     os.environ.update(fake_credentials_env())
     work = Path(tempfile.mkdtemp(prefix="bench-cli-client-"))
     try:
         print(f"preparing a local environment in {work} ...", file=sys.stderr)
-        home = prepare_remote_home(work / "home")
+        # PostgreSQL when a server is given (SQLite locks under concurrent triggers, MWAA's DB does not).
+        home = prepare_remote_home(work / "home", pg_dsn=os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None)
         with start_mwaa_standin({ENV: home}) as standin:
             guide_counters = {"token_calls": 0, "http_requests": 0, "http_503": 0, "errors": 0}
             guide = run_side(

@@ -48,11 +48,13 @@ def main() -> None:
     with local_aws() as aws:
         client = aws.client("cloudwatch")
         sent = [0]
-        client.meta.events.register("before-send.cloudwatch.PutMetricData", lambda **_: sent.__setitem__(0, sent[0] + 1))
+        client.meta.events.register(
+            "before-send.cloudwatch.PutMetricData", lambda **_: sent.__setitem__(0, sent[0] + 1)
+        )
         sides = {"ours (batched)": ours_publish, "guide (1 call per metric)": guide_publish}
         times: dict[str, list[float]] = {name: [] for name in sides}
         requests: dict[str, list[int]] = {name: [] for name in sides}
-        for name, publish in sides.items():  # warm-up: connection, endpoint resolution
+        for publish in sides.values():  # warm-up: connection, endpoint resolution
             publish(client, entries)
         for _ in range(args.rounds):
             for name, publish in sides.items():
@@ -63,12 +65,16 @@ def main() -> None:
                 requests[name].append(sent[0] - before)
 
     ours, guide = "ours (batched)", "guide (1 call per metric)"
-    print(f"Publishing the worker metric set ({len(entries)} data), {args.rounds} rounds each, moto on 127.0.0.1")
+    print(
+        f"Publishing the worker metric set ({len(entries)} data), {args.rounds} rounds each, moto on 127.0.0.1"
+    )
     print(f"{'':28} {'requests/publish':>17} {'median ms':>10} {'p90 ms':>8}")
     for name in sides:
         ms = sorted(t * 1000 for t in times[name])
         p90 = ms[int(len(ms) * 0.9) - 1]
-        print(f"{name:28} {statistics.mean(requests[name]):>17.1f} {statistics.median(ms):>10.2f} {p90:>8.2f}")
+        print(
+            f"{name:28} {statistics.mean(requests[name]):>17.1f} {statistics.median(ms):>10.2f} {p90:>8.2f}"
+        )
     req_ratio = statistics.mean(requests[guide]) / statistics.mean(requests[ours])
     time_ratio = statistics.median(times[guide]) / statistics.median(times[ours])
     print(f"ratio guide/ours: requests {req_ratio:.1f}x, median wall time {time_ratio:.1f}x")

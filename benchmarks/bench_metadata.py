@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -174,6 +175,7 @@ def main() -> int:
     from airflow_mwaa_extras.testing.airflow_home import create_airflow_home
     from airflow_mwaa_extras.testing.local_aws import start_local_aws
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     tmp = Path(tempfile.mkdtemp(prefix="bench-metadata-"))
     home = create_airflow_home(tmp / "home", pg_dsn=args.pg_dsn)
     aws = start_local_aws()

@@ -2,14 +2,13 @@
 
 Migrate first (``mwaa-extras secrets migrate``), then run this DAG. It reads the variable
 ``MWAA_EXTRAS_EXAMPLE_SECRET_KEY`` (default ``mwaa_extras_example_api_key``) stored under
-``airflow/variables/`` through ``aws_default`` (the execution role on MWAA), and writes a log
-line that contains the value: the task log shows ``***`` in its place. The task returns only the
+``airflow/variables/`` through ``aws_default`` (the execution role on MWAA), and prints a line
+that contains the value: the task log shows ``***`` in its place. The task returns only the
 length, so nothing secret reaches XCom.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import datetime, timedelta
 
@@ -17,12 +16,13 @@ from airflow_mwaa_extras.version_compat import DAG, PythonOperator
 
 
 def use_secret(key: str, variables_prefix: str) -> int:
-    """Read the secret masked, log a line containing it (shown as ***), return its length."""
+    """Read the secret masked, print a line containing it (shown as ***), return its length."""
     from airflow_mwaa_extras.hooks.secrets_manager import MaskedSecretsManagerHook
 
     hook = MaskedSecretsManagerHook(aws_conn_id="aws_default")
     value = hook.get_variable_secret(key, variables_prefix=variables_prefix)
-    logging.getLogger("airflow.task").info("MWAA_EXTRAS_SECRET calling the API with key=%s", value)
+    # Like the guide's sample, which printed the value: the task log shows *** instead.
+    print(f"MWAA_EXTRAS_SECRET calling the API with key={value}")
     return len(value)
 
 

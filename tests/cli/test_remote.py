@@ -33,6 +33,9 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaStandin]:
         yield running
 
 
+SLOW_OK = ["--timeout", "900"]  # a loaded CI machine runs the airflow CLI slowly
+
+
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err
@@ -94,10 +97,13 @@ def test_variables_import_input_errors(
 @pytest.mark.slow
 def test_run_and_trigger_as_typed(standin: MwaaStandin, capsys: pytest.CaptureFixture[str]) -> None:
     conf = {"path": "s3://b/it's here; $(rm -rf /)", "n": 3}
-    assert main(["trigger", "remote", TARGET_DAG_ID, "--conf", json.dumps(conf), "--run-id", "cli__1"]) == 0
+    assert (
+        main(["trigger", "remote", TARGET_DAG_ID, "--conf", json.dumps(conf), "--run-id", "cli__1", *SLOW_OK])
+        == 0
+    )
     assert "run id cli__1" in capsys.readouterr().out
     assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__1") == conf
-    assert main(["run", "remote", "--", "variables", "get", "mwaa_extras_no_such_variable"]) == 1
+    assert main(["run", "remote", *SLOW_OK, "--", "variables", "get", "mwaa_extras_no_such_variable"]) == 1
     captured = capsys.readouterr()
     assert "does not exist" in captured.err
     assert "mwaa-extras: airflow variables get failed in remote" in captured.err
@@ -111,7 +117,7 @@ def test_variables_import_resumes_after_a_failure(
     source.write_text(
         json.dumps({"mwaa_extras_plain": "a b", "mwaa_extras_object": {"x": [1]}, "bad\u0000key": "v"})
     )
-    assert main(["variables", "import", "remote", str(source)]) == 1
+    assert main(["variables", "import", "remote", str(source), *SLOW_OK]) == 1
     captured = capsys.readouterr()
     assert "2 set, 0 already there, 1 failed (of 3)" in captured.out
     assert "[3/3] bad" in captured.err
@@ -121,7 +127,7 @@ def test_variables_import_resumes_after_a_failure(
     requests = standin.stats.cli_requests
 
     source.write_text(json.dumps({"mwaa_extras_plain": "a b", "mwaa_extras_object": {"x": [1]}}))
-    assert main(["variables", "import", "remote", str(source)]) == 0
+    assert main(["variables", "import", "remote", str(source), *SLOW_OK]) == 0
     assert "0 set, 2 already there, 0 failed (of 2)" in capsys.readouterr().out
     assert standin.stats.cli_requests == requests  # nothing was sent twice
     assert not progress.exists()

@@ -100,6 +100,12 @@ def test_parser_failure_is_a_finding(tmp_path: Path) -> None:
     assert [f.check for f in report.findings] == ["dags.parser-failed"]
 
 
+def test_parse_timeout_is_a_finding(tmp_path: Path) -> None:
+    # Importing Airflow alone takes longer than this.
+    report = run_doctor(copy_project(tmp_path), DoctorOptions(VERSION, timeout=0.2))
+    assert [f.check for f in report.findings] == ["dags.parse-timeout"]
+
+
 def test_plugins_zip_built_from_the_clean_folder_passes(tmp_path: Path) -> None:
     from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 
@@ -164,6 +170,17 @@ def test_plugins_writing_reserved_variables(tmp_path: Path, line: str) -> None:
     (project / "plugins" / "extra.py").write_text(f"import os\nfrom os import environ\n\n{line}\n")
     findings = run_doctor(project, DoctorOptions(VERSION, parse_dags=False)).findings
     assert [(f.check, f.line) for f in findings] == [("plugins.reserved-variable", 4)]
+
+
+def test_unreadable_inputs(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    shutil.rmtree(project / "plugins")
+    (project / "plugins.zip").write_text("not a zip")
+    findings = run_doctor(project, DoctorOptions(VERSION, parse_dags=False)).findings
+    assert [f.check for f in findings] == ["plugins.unreadable"]
+    (project / "requirements.txt").write_bytes(b"\xff\xfe")
+    with pytest.raises(UsageError, match="cannot read requirements.txt as UTF-8"):
+        run_doctor(project, DoctorOptions(VERSION, parse_dags=False))
 
 
 def test_empty_folder_runs_and_names_what_is_missing(tmp_path: Path) -> None:

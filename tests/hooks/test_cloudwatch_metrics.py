@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ class RequestCounter:
 def get_values(
     cw: Any, name: str, dims: dict[str, str], unit: str, namespace: str = "MWAA-Custom", stat: str = "Sum"
 ) -> list[float]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     result = cw.get_metric_data(
         MetricDataQueries=[
             {
@@ -63,7 +63,7 @@ def _uncompressed_requests(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def hook(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudWatchMetricsHook]:
     monkeypatch.setenv("AIRFLOW_ENV_NAME", "test-env")
-    yield CloudWatchMetricsHook()
+    return CloudWatchMetricsHook()
 
 
 def test_metrics_exist_with_exact_names_values_units_and_dimensions(

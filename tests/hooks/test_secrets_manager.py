@@ -62,11 +62,21 @@ def test_non_json_secret_is_a_clear_error(aws: LocalAws) -> None:
 
 @pytest.mark.slow
 def test_example_dag_masks_the_secret_in_the_task_log(airflow_home: AirflowHome, aws: LocalAws) -> None:
-    """The example DAG reads a migrated variable and logs it: the log shows *** instead."""
+    """The example DAG reads a migrated variable and prints it: the task log shows *** instead.
+
+    `airflow tasks test` masks task output like a worker does (`airflow dags test` masks nothing
+    on Airflow 2, and on Airflow 3 only a worker's supervisor masks logger records).
+    """
     key = "mwaa_extras_example_api_key"
     aws.client("secretsmanager").create_secret(Name=f"airflow/variables/{key}", SecretString=SECRET)
     proc = airflow_home.airflow(
-        "dags", "test", "example_mwaa_extras_secrets", check=False, timeout=300, extra_env=aws.env
+        "tasks",
+        "test",
+        "example_mwaa_extras_secrets",
+        "use_secret",
+        check=False,
+        timeout=300,
+        extra_env=aws.env,
     )
     logs = [p.read_text(errors="replace") for p in Path(airflow_home.path, "logs").rglob("*") if p.is_file()]
     task_logs = [text for text in logs if "MWAA_EXTRAS_SECRET" in text]

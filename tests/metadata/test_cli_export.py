@@ -10,6 +10,7 @@ from airflow_mwaa_extras.testing.local_aws import LocalAws
 from tests.metadata.conftest import SeededDb
 
 
+@pytest.mark.parametrize("seeded", ["sqlite"], indirect=True)
 def test_cli_export(seeded: SeededDb, aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="exports")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -10,12 +10,13 @@ import pytest
 from airflow_mwaa_extras.metrics.batching import entry_bytes, plan_requests, request_overhead_bytes
 from airflow_mwaa_extras.metrics.datum import MetricDatum, MetricValidationError, shape_datums
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def _entries(count: int, dims: int = 1, dim_len: int = 8) -> list[dict[str, object]]:
     datums = [
-        MetricDatum(f"Metric{i}", i, "Count", {f"D{d}": "v" * dim_len for d in range(dims)}) for i in range(count)
+        MetricDatum(f"Metric{i}", i, "Count", {f"D{d}": "v" * dim_len for d in range(dims)})
+        for i in range(count)
     ]
     return shape_datums(datums, now=NOW)
 

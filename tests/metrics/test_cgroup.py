@@ -50,7 +50,9 @@ def test_v2_limits_and_working_set(v2: tuple[Path, Path]) -> None:
 
 def test_v2_follows_the_process_group(tmp_path: Path) -> None:
     root = tmp_path / "cgroup"
-    _write(root, {"cgroup.controllers": "", "memory.max": "max\n", "system.slice/w.scope/memory.max": "1000\n"})
+    _write(
+        root, {"cgroup.controllers": "", "memory.max": "max\n", "system.slice/w.scope/memory.max": "1000\n"}
+    )
     proc = tmp_path / "proc_cgroup"
     proc.write_text("0::/system.slice/w.scope\n")
     sample = read_cgroup(root, proc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -17,7 +17,7 @@ from airflow_mwaa_extras.metrics.datum import (
     shape_datums,
 )
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def test_shape_merges_default_dimensions_and_stamps_utc() -> None:
@@ -63,9 +63,13 @@ def test_more_than_150_values_become_several_entries() -> None:
         pytest.param(MetricDatum("M", True), "not a number", id="bool-value"),
         pytest.param(MetricDatum("M", values=[1.0, math.nan]), "not finite", id="nan-in-values"),
         pytest.param(MetricDatum("M", 1, "Megabyte"), "unknown unit 'Megabyte'", id="unknown-unit"),
-        pytest.param(MetricDatum("M", 1, dimensions={"Env": ""}), "dimension 'Env' has an empty value", id="empty"),
+        pytest.param(
+            MetricDatum("M", 1, dimensions={"Env": ""}), "dimension 'Env' has an empty value", id="empty"
+        ),
         pytest.param(MetricDatum("M", 1, dimensions={"Env": "x" * 1025}), "longer than 1024", id="too-long"),
-        pytest.param(MetricDatum("M", 1, dimensions={"": "x"}), "dimension name must be a non-empty", id="no-name"),
+        pytest.param(
+            MetricDatum("M", 1, dimensions={"": "x"}), "dimension name must be a non-empty", id="no-name"
+        ),
         pytest.param(
             MetricDatum("M", 1, dimensions={f"D{i}": "v" for i in range(31)}), "31 dimensions", id="31-dims"
         ),
@@ -76,12 +80,18 @@ def test_more_than_150_values_become_several_entries() -> None:
         pytest.param(MetricDatum("M", 1, values=[1.0]), "exactly one of value or values", id="both"),
         pytest.param(MetricDatum("M", values=[1.0, 2.0], counts=[1.0]), "1 counts for 2 values", id="counts"),
         pytest.param(
-            MetricDatum("M", 1, timestamp=NOW - timedelta(days=14, seconds=1)), "more than two weeks old", id="old"
+            MetricDatum("M", 1, timestamp=NOW - timedelta(days=14, seconds=1)),
+            "more than two weeks old",
+            id="old",
         ),
         pytest.param(
-            MetricDatum("M", 1, timestamp=NOW + timedelta(hours=2, seconds=1)), "two hours in the future", id="future"
+            MetricDatum("M", 1, timestamp=NOW + timedelta(hours=2, seconds=1)),
+            "two hours in the future",
+            id="future",
         ),
-        pytest.param(MetricDatum("M", 1, timestamp=datetime(2026, 1, 15, 12)), "has no time zone", id="naive"),
+        pytest.param(
+            MetricDatum("M", 1, timestamp=datetime(2026, 1, 15, 12)), "has no time zone", id="naive"
+        ),
     ],
 )
 def test_bad_datum_is_refused_with_a_one_line_reason(datum: MetricDatum, message: str) -> None:

@@ -344,3 +344,25 @@ def test_decode_keeps_non_ascii() -> None:
 def test_bad_settings_are_usage_errors(kwargs: dict[str, Any]) -> None:
     with pytest.raises(UsageError):
         MwaaEnvironmentClient(ENV, **kwargs)
+
+
+def test_a_command_waiting_for_its_turn_never_sends_an_aged_token() -> None:
+    # Three commands, one at a time, each 0.3 s: the last waits 0.6 s, longer than the token lives.
+    mwaa = boto3.client(
+        "mwaa",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://127.0.0.1:9",
+    )
+    with Stubber(mwaa) as stubber, scripted_server([(200, ok_body("ok"))], delay=0.3) as web:
+        _tokens(stubber, web.host, 3)
+        client = _client(mwaa, token_lifetime=0.5, token_margin=0.1)
+        threads = [threading.Thread(target=client.run, args=("version",)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(web.requests) == 3
+    assert client.stats.max_token_age_at_send < 0.5
+    assert client.stats.http_401_403 == 0

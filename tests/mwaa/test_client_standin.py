@@ -28,7 +28,9 @@ def standin() -> Iterator[MwaaStandin]:
 
 @pytest.fixture(scope="module")
 def client(standin: MwaaStandin) -> MwaaEnvironmentClient:
-    return MwaaEnvironmentClient("remote", endpoint_url=standin.endpoint_url, region_name="us-east-1")
+    return MwaaEnvironmentClient(
+        "remote", endpoint_url=standin.endpoint_url, region_name="us-east-1", timeout=900
+    )
 
 
 NASTY_CONF = {

@@ -34,6 +34,7 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaSta
 @pytest.mark.slow
 def test_it_triggers_from_the_event_and_returns_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MWAA_ENVIRONMENT", "remote")
+    monkeypatch.setenv("MWAA_TIMEOUT", "900")  # a loaded CI machine runs the airflow CLI slowly
     with _running(shared_remote_home(), monkeypatch):
         result = lambda_handler.handler(
             event := {"dag_id": TARGET_DAG_ID, "conf": {"source": "s3://b/k y"}, "run_id": "lambda__1"}, None

@@ -190,7 +190,9 @@ def test_remote_errors_carry_the_remote_status_and_body(
 @needs_operation
 def test_unknown_environment(stubbed: tuple[MwaaRestApiClient, Any]) -> None:
     rest, stubber = stubbed
-    stubber.add_client_error("invoke_rest_api", "ResourceNotFoundException", "Environment env-b not found", 404)
+    stubber.add_client_error(
+        "invoke_rest_api", "ResourceNotFoundException", "Environment env-b not found", 404
+    )
     with pytest.raises(MwaaEnvironmentNotFoundError, match="env-b"):
         rest.get("/dags")
 
@@ -199,10 +201,14 @@ def test_unknown_environment(stubbed: tuple[MwaaRestApiClient, Any]) -> None:
 def test_a_gateway_timeout_is_retried_for_reads_only(stubbed: tuple[MwaaRestApiClient, Any]) -> None:
     rest, stubber = stubbed
     timeout = {"RestApiStatusCode": 504, "RestApiResponse": {"title": "Gateway Timeout"}}
-    stubber.add_client_error("invoke_rest_api", "RestApiServerException", "timeout", 400, modeled_fields=timeout)
+    stubber.add_client_error(
+        "invoke_rest_api", "RestApiServerException", "timeout", 400, modeled_fields=timeout
+    )
     stubber.add_response("invoke_rest_api", {"RestApiStatusCode": 200, "RestApiResponse": {"dags": []}})
     assert rest.get("/dags") == {"dags": []}
-    stubber.add_client_error("invoke_rest_api", "RestApiServerException", "timeout", 400, modeled_fields=timeout)
+    stubber.add_client_error(
+        "invoke_rest_api", "RestApiServerException", "timeout", 400, modeled_fields=timeout
+    )
     with pytest.raises(RestApiError, match="HTTP 504"):
         rest.invoke("POST", "/dags/d/dagRuns", body={})
 

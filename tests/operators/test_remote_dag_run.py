@@ -29,8 +29,12 @@ def test_template_fields_and_defaults() -> None:
     ("kwargs", "match"),
     [
         pytest.param({"environment_name": "", "remote_dag_id": "d"}, "required", id="no-environment"),
-        pytest.param({"environment_name": "e", "remote_dag_id": "d", "transport": "http"}, "transport", id="transport"),
-        pytest.param({"environment_name": "e", "remote_dag_id": "d", "poll_interval": 0}, "poll_interval", id="poll"),
+        pytest.param(
+            {"environment_name": "e", "remote_dag_id": "d", "transport": "http"}, "transport", id="transport"
+        ),
+        pytest.param(
+            {"environment_name": "e", "remote_dag_id": "d", "poll_interval": 0}, "poll_interval", id="poll"
+        ),
     ],
 )
 def test_bad_arguments_fail_in_execute_not_at_parse_time(kwargs: dict[str, object], match: str) -> None:

@@ -32,7 +32,8 @@ UNITS = {
 
 def load_example_dag() -> Any:
     spec = importlib.util.spec_from_file_location("example_mwaa_extras_cloudwatch_metrics", EXAMPLE)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.dag
@@ -61,7 +62,9 @@ def test_example_dag_publishes_the_worker_metric_set(aws: LocalAws, monkeypatch:
         assert len(get_values(cw, "DiskUtilization", dims, "Percent", stat="Maximum")) == 1
         assert len(get_values(cw, "DiskFree", dims, "Bytes", stat="Maximum")) == 1
     # Exactly the 13 metrics (and no Host dimension: workers come and go).
-    metrics = cw.list_metrics(Namespace="MWAA-Custom", Dimensions=[{"Name": "Category", "Value": "WorkerResources"}])
+    metrics = cw.list_metrics(
+        Namespace="MWAA-Custom", Dimensions=[{"Name": "Category", "Value": "WorkerResources"}]
+    )
     assert len(metrics["Metrics"]) == 13
     assert not any(d["Name"] == "Host" for m in metrics["Metrics"] for d in m["Dimensions"])
 

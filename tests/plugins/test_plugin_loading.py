@@ -100,11 +100,9 @@ def test_naive_folder_file_is_why_the_helper_exists(make_airflow_home: Callable[
 def _site_packages_without_us(target: Path) -> Path:
     """This environment's site-packages as symlinks, minus our distribution: Airflow installed,
     airflow-mwaa-extras not (as on MWAA with plugins.zip and no requirements.txt line)."""
-    site = Path(airflow_mwaa_extras.__file__).resolve()
     site_packages = next(
         Path(p) for p in sys.path if p.endswith("site-packages") and (Path(p) / "airflow").is_dir()
     )
-    del site
     target.mkdir(parents=True)
     for entry in site_packages.iterdir():
         lowered = entry.name.lower()

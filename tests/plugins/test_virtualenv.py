@@ -112,7 +112,7 @@ SHADOW_PLUGIN_FILE = (
 )
 
 
-def _run_example(home: AirflowHome, tmp_path: Path) -> tuple[int, str]:
+def _run_example(home: AirflowHome, tmp_path: Path, **extra: str) -> tuple[int, str]:
     wheel = build_wheel(tmp_path / "wheels")
     proc = home.airflow(
         "dags",
@@ -126,6 +126,7 @@ def _run_example(home: AirflowHome, tmp_path: Path) -> tuple[int, str]:
             "MWAA_EXTRAS_EXAMPLE_VENV_MODULE": PROBE_DIST,
             "MWAA_EXTRAS_EXAMPLE_VENV_FIND_LINKS": str(wheel.parent),
             "PIP_CONFIG_FILE": "/dev/null",
+            **extra,
         },
     )
     return proc.returncode, proc.stdout + proc.stderr
@@ -168,7 +169,8 @@ def test_airflow_3_builds_the_virtualenv_and_the_plugin_says_so_once(
     make_airflow_home: Callable[..., AirflowHome], tmp_path: Path
 ) -> None:
     home = make_airflow_home("venv-af3", dags_folder=EXAMPLE_DAGS)
-    returncode, out = _run_example(home, tmp_path)
+    # The plugin says it at DEBUG (an INFO line in every process would pollute `-o json` output).
+    returncode, out = _run_example(home, tmp_path, AIRFLOW__LOGGING__LOGGING_LEVEL="DEBUG")
     assert returncode == 0, out[-4000:]
     assert _installed_from_the_wheel(out), out[-4000:]
-    assert out.count("Airflow 3 creates virtualenvs with venv or uv") == 1
+    assert out.count("Airflow 3 creates virtualenvs with venv or uv") == 1  # once for the process tree

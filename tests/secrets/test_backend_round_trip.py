@@ -45,7 +45,6 @@ for argv in json.loads(sys.argv[1]):
 """
 
 
-
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowHome, dict[str, Path]]]:
     """A home whose metadata DB holds the awkward items, and the export files written from it."""
@@ -104,7 +103,9 @@ def _backends(options: dict[str, str]) -> list[Any]:
     return backends
 
 
-def _assert_backend_returns_everything(options: dict[str, str], *, exact: bool, exact_variables: bool) -> None:
+def _assert_backend_returns_everything(
+    options: dict[str, str], *, exact: bool, exact_variables: bool
+) -> None:
     for backend in _backends(options):
         for conn_id in MIGRATED:
             conn = backend.get_connection(conn_id)
@@ -174,7 +175,9 @@ def test_migration_from_export_files(
     assert AWKWARD_CONNECTIONS["pg_awkward"]["password"] not in out
     # The .env export and the uri format hold URIs, which cannot tell empty fields from missing ones.
     exact = kind != "env" and fmt == "json"
-    _assert_backend_returns_everything(_config_options(*prefixes, capsys=capsys), exact=exact, exact_variables=False)
+    _assert_backend_returns_everything(
+        _config_options(*prefixes, capsys=capsys), exact=exact, exact_variables=False
+    )
 
 
 def test_a_second_run_changes_nothing(
@@ -219,4 +222,7 @@ def test_config_check_names_shows_what_a_pattern_routes(
     out = capsys.readouterr().out
     assert f"# connections looked up in Secrets Manager: 2 of {len(AWKWARD_CONNECTIONS)}" in out
     assert "never asks Secrets Manager for: aws_default, empty_fields, gcp_keyfile" in out
-    assert f"# variables looked up in Secrets Manager: {len(AWKWARD_VARIABLES)} of {len(AWKWARD_VARIABLES)}" in out
+    assert (
+        f"# variables looked up in Secrets Manager: {len(AWKWARD_VARIABLES)} of {len(AWKWARD_VARIABLES)}"
+        in out
+    )

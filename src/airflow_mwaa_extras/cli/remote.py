@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         "--endpoint-url",
         help="MWAA API endpoint (default: $AWS_ENDPOINT_URL_MWAA or AWS's; e.g. the local stand-in)",
     )
-    common.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one command (120)")
+    common.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one command (300)")
 
     run = subparsers.add_parser(
         "run",

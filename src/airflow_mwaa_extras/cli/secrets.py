@@ -61,7 +61,9 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="migrate aws_default too (MWAA relies on its own; skipped by default)",
     )
-    migrate.add_argument("--dry-run", action="store_true", help="print the plan (secret names only), write nothing")
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print the plan (secret names only), write nothing"
+    )
     migrate.add_argument("--show-unchanged", action="store_true", help="list unchanged secrets too")
     migrate.add_argument("--workers", type=int, default=4, help="parallel writers (default 4)")
     migrate.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -82,11 +84,17 @@ def register(subparsers: Any) -> None:
         "--backend-kwargs", metavar="JSON", help="check an existing secrets.backend_kwargs value instead"
     )
     target = config.add_mutually_exclusive_group()
-    target.add_argument("--mwaa-version", help="check against the amazon provider MWAA installs for this Airflow version")
-    target.add_argument("--provider-version", help="check against this apache-airflow-providers-amazon version")
+    target.add_argument(
+        "--mwaa-version", help="check against the amazon provider MWAA installs for this Airflow version"
+    )
+    target.add_argument(
+        "--provider-version", help="check against this apache-airflow-providers-amazon version"
+    )
     config.add_argument("--output", choices=("text", "json", "env"), default="text", help="output format")
     config.add_argument(
-        "--check-names", action="store_true", help="show which of your names the patterns route (needs a source)"
+        "--check-names",
+        action="store_true",
+        help="show which of your names the patterns route (needs a source)",
     )
     _add_source_arguments(config)
     config.set_defaults(func=_config)
@@ -94,7 +102,9 @@ def register(subparsers: Any) -> None:
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("source (default: the local metadata DB of $AIRFLOW_HOME)")
-    group.add_argument("--connections-file", help="a file from `airflow connections export` (.json/.yaml/.env)")
+    group.add_argument(
+        "--connections-file", help="a file from `airflow connections export` (.json/.yaml/.env)"
+    )
     group.add_argument("--variables-file", help="a file from `airflow variables export` (.json/.yaml/.env)")
     kinds = group.add_mutually_exclusive_group()
     kinds.add_argument("--connections-only", action="store_true", help="only connections")

@@ -71,7 +71,7 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
     report = Report()
     version = options.airflow_version
     req_path = project / "requirements.txt"
-    req_text = req_path.read_text(encoding="utf-8") if req_path.is_file() else None
+    req_text = _read_text(req_path) if req_path.is_file() else None
     plugins_dir, plugins_file = project / "plugins", project / "plugins.zip"
 
     if req_text is not None:
@@ -98,20 +98,23 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
         report.ran("plugins")
         provided = set(requirements.airflow_constraints(version)) | set(requirements.essential_pins(version))
         provided |= plugins_zip.requirement_names(req_text or "")
-        report.add(
-            plugins_zip.check_plugins(
-                plugin_target,
-                provided=provided,
-                label=plugin_target.name,
-                check_modes=plugin_target.is_file(),
+        try:
+            report.add(
+                plugins_zip.check_plugins(
+                    plugin_target,
+                    provided=provided,
+                    label=plugin_target.name,
+                    check_modes=plugin_target.is_file(),
+                )
             )
-        )
+        except UsageError as err:  # e.g. not a zip: one finding, the other checks still run
+            report.add([Finding("plugins.unreadable", Severity.ERROR, str(err), plugin_target.name)])
         report.add(_check_plugin_environ(plugin_target))
 
     startup = project / "startup.sh"
     if startup.is_file():
         report.ran("startup-script")
-        report.add(startup_script.lint_startup_script(startup.read_text(encoding="utf-8")))
+        report.add(startup_script.lint_startup_script(_read_text(startup)))
 
     report.ran("configuration")
     config = _load_config(project / CONFIG_FILE, report)
@@ -127,6 +130,13 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
     return report
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as err:
+        raise UsageError(f"cannot read {path.name} as UTF-8 text: {err}") from err
+
+
 # -- configuration options ---------------------------------------------------------------------
 
 
@@ -135,7 +145,7 @@ def _load_config(path: Path, report: Report) -> dict[str, str] | None:
         report.notes.append(f"no {CONFIG_FILE}: MWAA's defaults apply")
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_read_text(path))
     except json.JSONDecodeError as err:
         report.add(
             [Finding("config.invalid-json", Severity.ERROR, f"not valid JSON: {err.msg}", CONFIG_FILE)]

@@ -87,7 +87,9 @@ class MaskedSecretsManagerHook(SecretsManagerHook):
         mask_value(document)
         return document
 
-    def get_variable_secret(self, key: str, variables_prefix: str = "airflow/variables", sep: str = "/") -> str:
+    def get_variable_secret(
+        self, key: str, variables_prefix: str = "airflow/variables", sep: str = "/"
+    ) -> str:
         """A variable stored the way the Secrets Manager backend reads it, masked.
 
         :param key: the variable key.
@@ -98,7 +100,9 @@ class MaskedSecretsManagerHook(SecretsManagerHook):
         return value.decode() if isinstance(value, bytes) else value
 
 
-def get_masked_secret(secret_name: str, aws_conn_id: str | None = "aws_default", region_name: str | None = None) -> str:
+def get_masked_secret(
+    secret_name: str, aws_conn_id: str | None = "aws_default", region_name: str | None = None
+) -> str:
     """Read one secret string and register it with the masker (for ``@task`` code).
 
     :param secret_name: the secret's name or ARN.

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_mwaa_extras.exceptions import UsageError
@@ -147,7 +147,7 @@ def check_timestamp(metric: str, timestamp: datetime, now: datetime) -> datetime
     # A naive time is how the user guide's example went wrong (it followed TZ): refuse to guess.
     if timestamp.tzinfo is None or timestamp.utcoffset() is None:
         raise MetricValidationError(f"metric {metric!r}: timestamp {timestamp.isoformat()} has no time zone")
-    utc = timestamp.astimezone(timezone.utc)
+    utc = timestamp.astimezone(UTC)
     if utc < now - MAX_AGE:
         raise MetricValidationError(
             f"metric {metric!r}: timestamp {utc.isoformat()} is more than two weeks old"
@@ -169,7 +169,7 @@ def shape_datum(
 
     Usually one entry; a datum with more than 150 ``values`` becomes several entries.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     name = check_name("metric name", datum.name)
     if datum.unit not in UNITS:
         raise MetricValidationError(f"metric {name!r}: unknown unit {datum.unit!r}")
@@ -179,7 +179,12 @@ def shape_datum(
         )
     dimensions = check_dimensions(name, {**(default_dimensions or {}), **datum.dimensions})
     timestamp = check_timestamp(name, datum.timestamp, now) if datum.timestamp is not None else now
-    base: dict[str, Any] = {"MetricName": name, "Dimensions": dimensions, "Timestamp": timestamp, "Unit": datum.unit}
+    base: dict[str, Any] = {
+        "MetricName": name,
+        "Dimensions": dimensions,
+        "Timestamp": timestamp,
+        "Unit": datum.unit,
+    }
     if datum.storage_resolution != 60:  # 60 is CloudWatch's default: no need to send it
         base["StorageResolution"] = datum.storage_resolution
     if (datum.value is None) == (not datum.values):
@@ -205,7 +210,7 @@ def shape_datums(
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Check every datum (all or nothing) and return the API entries, all stamped with one ``now``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return [
         entry
         for datum in datums

@@ -13,10 +13,10 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from airflow_mwaa_extras.metrics.cgroup import DEFAULT_PROC_CGROUP, DEFAULT_ROOT, read_cgroup
+from airflow_mwaa_extras.metrics.cgroup import DEFAULT_PROC_CGROUP, DEFAULT_ROOT, CgroupSample, read_cgroup
 from airflow_mwaa_extras.metrics.datum import MetricDatum, MetricValidationError
 
 VOLUME_DIMENSION = "Volume"
@@ -46,7 +46,7 @@ class WorkerSample:
     load_average: tuple[float, float, float]
     process_count: int
     disks: dict[str, DiskSample] = field(default_factory=dict)
-    timestamp: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def memory_percent(self) -> float:
@@ -90,11 +90,14 @@ def sample_worker(
     import psutil
 
     if not 0 < cpu_interval <= 60:
-        raise MetricValidationError(f"cpu_interval must be more than 0 and at most 60 seconds, got {cpu_interval}")
+        raise MetricValidationError(
+            f"cpu_interval must be more than 0 and at most 60 seconds, got {cpu_interval}"
+        )
     host_memory = psutil.virtual_memory()
     host_cores = float(psutil.cpu_count() or 1)
 
     before = read_cgroup(cgroup_root, proc_cgroup)
+    cgroup: CgroupSample | None = before
     if before is not None and before.cpu_usage_seconds is not None:
         started = time.monotonic()
         time.sleep(cpu_interval)
@@ -109,7 +112,6 @@ def sample_worker(
     else:
         cores = host_cores
         cpu_percent = float(psutil.cpu_percent(interval=cpu_interval))
-        cgroup = before
 
     # A cgroup limit above the host's memory means "no real limit": the host is what binds.
     if cgroup is not None and cgroup.memory_limit_bytes and cgroup.memory_limit_bytes < host_memory.total:

@@ -258,7 +258,7 @@ class MwaaEnvironmentClient:
         region_name: str | None = None,
         endpoint_url: str | None = None,
         max_concurrency: int = 1,
-        timeout: float = 120.0,
+        timeout: float = 300.0,
         max_attempts: int = 5,
         airflow_version: str | None = None,
         token_lifetime: float = TOKEN_LIFETIME_SECONDS,
@@ -440,9 +440,11 @@ class MwaaEnvironmentClient:
         attempts = 0
         last_problem = ""
         while True:
-            token = self._fresh_token()
             attempts += 1
             with self._semaphore:
+                # The token is taken only once it is this command's turn: a command that waited
+                # behind slow ones must not send a token that aged (or expired) while it waited.
+                token = self._fresh_token()
                 age = time.monotonic() - token.requested_at
                 with self.stats._lock:
                     self.stats.max_token_age_at_send = max(self.stats.max_token_age_at_send, age)

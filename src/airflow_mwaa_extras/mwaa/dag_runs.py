@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -145,7 +145,7 @@ def deterministic_run_id(*parts: object, prefix: str = "mx_") -> str:
 
 
 def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _iso(value: datetime | str | None) -> str | None:
@@ -153,7 +153,7 @@ def _iso(value: datetime | str | None) -> str | None:
         return None
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.isoformat()
     return str(value)
 
@@ -509,5 +509,9 @@ class RemoteDagRuns:
         """Raise :class:`RemoteDagRunFailedError` for a finished run that did not succeed."""
         if run.finished and run.state != "success":
             raise RemoteDagRunFailedError(
-                self.environment_name, run.dag_id, run.run_id, run.state, self.failed_task_ids(run.dag_id, run.run_id)
+                self.environment_name,
+                run.dag_id,
+                run.run_id,
+                run.state,
+                self.failed_task_ids(run.dag_id, run.run_id),
             )

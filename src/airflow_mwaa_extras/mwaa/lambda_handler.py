@@ -12,6 +12,8 @@ event key             environment variable        meaning
 ``run_id``            (none)                      the run id (default ``manual__<now in UTC>``)
 (none)                ``MWAA_AIRFLOW_VERSION``    skip GetEnvironment (the role then needs only
                                                   ``airflow:CreateCliToken``)
+(none)                ``MWAA_TIMEOUT``            seconds to wait for the command (60; keep it
+                                                  below the function's own timeout)
 (none)                ``MWAA_PASS_EVENT=true``    without ``conf`` in the event, send the whole
                                                   event as ``{"event": ...}``
 ====================  ==========================  ===========================================
@@ -44,6 +46,14 @@ def _setting(event: Mapping[str, Any], key: str, variable: str) -> Any:
     return value if value not in (None, "") else os.environ.get(variable) or None
 
 
+def _timeout() -> float:
+    text = os.environ.get("MWAA_TIMEOUT", "60")
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"MWAA_TIMEOUT must be a number of seconds, got {text!r}") from None
+
+
 def _conf(event: Mapping[str, Any]) -> Any:
     if event.get("conf") is not None:
         return event["conf"]
@@ -71,7 +81,9 @@ def trigger_from_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
     client = _CLIENTS.get(environment)
     if client is None:
         client = _CLIENTS[environment] = MwaaEnvironmentClient(
-            environment, airflow_version=os.environ.get("MWAA_AIRFLOW_VERSION") or None, timeout=60.0
+            environment,
+            airflow_version=os.environ.get("MWAA_AIRFLOW_VERSION") or None,
+            timeout=_timeout(),
         )
     conf = _conf(event)
     if conf is not None:

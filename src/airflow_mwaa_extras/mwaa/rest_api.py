@@ -314,7 +314,9 @@ class MwaaRestApiClient:
                 f"InvokeRestApi {method} {path} on {self.environment_name} got no answer in time; it may have run"
             ) from None
         except BotoCoreError as err:
-            raise MwaaError(f"InvokeRestApi {method} {path} on {self.environment_name} failed: {err}") from None
+            raise MwaaError(
+                f"InvokeRestApi {method} {path} on {self.environment_name} failed: {err}"
+            ) from None
         status = int(response.get("RestApiStatusCode") or 200)
         body = response.get("RestApiResponse")
         if status >= 400:  # MWAA raises for these, but a proxy might not
@@ -328,7 +330,9 @@ class MwaaRestApiClient:
         message = str(error.get("Message", "")).strip() or code
         where = f"InvokeRestApi {method} {path} on {self.environment_name}"
         if code in ("RestApiClientException", "RestApiServerException"):
-            status = int(response.get("RestApiStatusCode") or (400 if code == "RestApiClientException" else 500))
+            status = int(
+                response.get("RestApiStatusCode") or (400 if code == "RestApiClientException" else 500)
+            )
             remote = response.get("RestApiResponse")
             if code == "RestApiServerException" and idempotent and status in (502, 503, 504):
                 return f"the remote REST API answered HTTP {status}"

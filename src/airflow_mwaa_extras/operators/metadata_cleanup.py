@@ -75,7 +75,8 @@ class MetadataCleanupOperator(BaseOperator):
         self.bucket = bucket
         self.keep_last_runs = keep_last_runs
         self.batch_size = batch_size
-        self.dry_run = dry_run
+        # BaseOperator has a dry_run() method: keep the flag under another name.
+        self.count_only = dry_run
         self.archive = archive
         self.fmt = fmt
         self.gzip = gzip
@@ -110,7 +111,7 @@ class MetadataCleanupOperator(BaseOperator):
         )
         policy.validated()
         settings = None
-        if self.archive and not self.dry_run:
+        if self.archive and not self.count_only:
             if not self.bucket:
                 raise UsageError(
                     "archive=True needs a bucket (or pass archive=False to delete without a copy)"
@@ -135,7 +136,7 @@ class MetadataCleanupOperator(BaseOperator):
             policy,
             s3_client=self.hook.s3_client if settings else None,
             archive=settings,
-            dry_run=self.dry_run,
+            dry_run=self.count_only,
         )
         self.log.info("%s (%d batches)", report.summary(), report.batches)
         return {
@@ -178,21 +179,21 @@ class MetadataCleanupOperator(BaseOperator):
             self.log.info(
                 "Archived %s to s3://%s/%s", exported.manifest.rows_by_table(), settings.bucket, manifest_key
             )
-        if self.dry_run:
+        if self.count_only:
             self.log.info("Dry run: db clean reports what it would delete")
         client = self.hook.environment_client()
         command = commands.db_clean(
             cutoff,
             airflow_version=client.airflow_version,
             tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
-            dry_run=self.dry_run,
+            dry_run=self.count_only,
             skip_archive=True,
         )
         result = client.run(command)
         self.log.info("db clean in %s:\n%s", self.hook.environment_name, result.stdout[-4000:])
         return {
             "cutoff": cutoff.isoformat(),
-            "dry_run": self.dry_run,
+            "dry_run": self.count_only,
             "manifest_key": manifest_key,
             "db_clean_output": result.stdout[-2000:],
         }

@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.metadata.manifest import DEFAULT_KEY_TEMPLATE, DEFAULT_MANIFEST_TEMPLATE
 from airflow_mwaa_extras.version_compat import BaseOperator
 
@@ -53,8 +54,8 @@ class MetadataExportOperator(BaseOperator):
         *,
         bucket: str,
         tables: Sequence[str] | None = None,
-        older_than_days: int | None = None,
-        newer_than_days: int | None = None,
+        older_than_days: int | str | None = None,
+        newer_than_days: int | str | None = None,
         fmt: str = "csv",
         gzip: bool = False,
         key_template: str = DEFAULT_KEY_TEMPLATE,
@@ -96,13 +97,13 @@ class MetadataExportOperator(BaseOperator):
 
         now = utc_now()
         older = (
-            now - timedelta(days=int(self.older_than_days))
-            if self.older_than_days not in (None, "")
+            now - timedelta(days=_days("older_than_days", self.older_than_days))
+            if self.older_than_days
             else None
         )
         newer = (
-            now - timedelta(days=int(self.newer_than_days))
-            if self.newer_than_days not in (None, "")
+            now - timedelta(days=_days("newer_than_days", self.newer_than_days))
+            if self.newer_than_days
             else None
         )
         settings = ExportSettings(
@@ -145,3 +146,13 @@ class MetadataExportOperator(BaseOperator):
             )
         self.log.info("Manifest: s3://%s/%s", self.bucket, result.manifest_key)
         return result.manifest_key
+
+
+def _days(name: str, value: int | str | None) -> int:
+    try:
+        days = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} must be a whole number of days, got {value!r}") from None
+    if days < 0:
+        raise UsageError(f"{name} must be >= 0, got {days}")
+    return days

@@ -6,6 +6,7 @@ Stdlib only at module level: plugins load in every scheduler, worker and webserv
 from __future__ import annotations
 
 import logging
+import os
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
 
@@ -46,7 +47,10 @@ def get_airflow_option(section: str, option: str) -> str:
 
 
 def say_once(logger: logging.Logger, level: int, key: str, message: str, *args: object) -> None:
-    """Log ``message`` the first time ``key`` is seen in this process only.
+    """Log ``message`` the first time ``key`` is seen in this process tree only.
+
+    A marker in ``os.environ`` is inherited by the processes Airflow starts (task runners), so
+    they stay quiet about what their parent already said.
 
     :param logger: where to log
     :param level: the logging level
@@ -54,7 +58,9 @@ def say_once(logger: logging.Logger, level: int, key: str, message: str, *args: 
     :param message: %-style message
     :param args: its arguments
     """
-    if key in _said:
+    marker = f"_MWAA_EXTRAS_SAID_{key.upper().replace('-', '_')}"
+    if key in _said or os.environ.get(marker):
         return
     _said.add(key)
+    os.environ[marker] = "1"
     logger.log(level, message, *args, stacklevel=2)

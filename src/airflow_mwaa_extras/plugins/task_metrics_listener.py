@@ -28,7 +28,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pluggy
@@ -99,12 +99,12 @@ def flush(timeout: float = FLUSH_ON_STOP_SECONDS) -> bool:
 def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def task_instance_datums(task_instance: Any, outcome: str, now: datetime | None = None) -> list[MetricDatum]:
     """The data for one finished task instance (Airflow 2 ``TaskInstance`` or 3 ``RuntimeTaskInstance``)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     start = _aware(getattr(task_instance, "start_date", None))
     end = _aware(getattr(task_instance, "end_date", None)) or now
     queued = _aware(getattr(task_instance, "queued_dttm", None))
@@ -134,7 +134,9 @@ def record(task_instance: Any, outcome: str) -> None:
         entries = shape_datums(task_instance_datums(task_instance, outcome))
         get_publisher().submit(entries)
     except Exception:  # a metrics problem must never become the task's problem
-        log.warning("Could not queue task metrics for %s", getattr(task_instance, "task_id", "?"), exc_info=True)
+        log.warning(
+            "Could not queue task metrics for %s", getattr(task_instance, "task_id", "?"), exc_info=True
+        )
 
 
 @hookimpl
@@ -151,6 +153,8 @@ def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any)
 def before_stopping(component: Any) -> None:
     try:
         if not flush(FLUSH_ON_STOP_SECONDS):
-            log.warning("Task metrics were still being sent after %.0f s; not waiting longer", FLUSH_ON_STOP_SECONDS)
+            log.warning(
+                "Task metrics were still being sent after %.0f s; not waiting longer", FLUSH_ON_STOP_SECONDS
+            )
     except Exception:
         log.debug("flushing task metrics failed", exc_info=True)

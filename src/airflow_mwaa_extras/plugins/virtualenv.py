@@ -12,8 +12,9 @@ wraps it only when the command starts with the console script; it then runs the 
 through the current interpreter. Airflow 2.10 and 2.11 already build ``sys.executable -m
 virtualenv``, so nothing is patched there; an Airflow it does not recognise is left alone.
 Airflow 3 creates virtualenvs in the standard provider with ``venv`` or ``uv`` and never calls
-the console script: the plugin does nothing there and says so once. Each outcome is logged once
-per process.
+the console script: the plugin does nothing there and says so once (at DEBUG, as for "nothing to
+patch": routine lines would end up in ``airflow ... -o json`` output). Each outcome is logged once
+per process tree; a patch is logged at INFO, an unrecognised Airflow at WARNING.
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def apply_virtualenv_fix() -> str:
     the moment something imports it (:data:`DEFERRED`).
     """
     if AIRFLOW_V_3_0_PLUS:
+        # DEBUG: an INFO line in every Airflow 3 process would land in `airflow ... -o json` output.
         say_once(
             log,
-            logging.INFO,
+            logging.DEBUG,
             "virtualenv-airflow-3",
             "mwaa_extras virtualenv plugin: Airflow 3 creates virtualenvs with venv or uv (standard "
             "provider), not the virtualenv console script; nothing to do",
@@ -165,7 +167,7 @@ def patch_module(module: Any) -> str:
     if probe[1:3] == ["-m", "virtualenv"]:
         say_once(
             log,
-            logging.INFO,
+            logging.DEBUG,
             "virtualenv-not-needed",
             "mwaa_extras virtualenv plugin: Airflow already runs virtualenv with %s -m virtualenv; "
             "nothing to patch",

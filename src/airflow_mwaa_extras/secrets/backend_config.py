@@ -99,7 +99,10 @@ class BackendConfig:
 
     def env(self) -> dict[str, str]:
         """The same options as environment variables (self-managed Airflow, local tests)."""
-        return {f"AIRFLOW__{k.split('.')[0].upper()}__{k.split('.')[1].upper()}": v for k, v in self.options().items()}
+        return {
+            f"AIRFLOW__{k.split('.')[0].upper()}__{k.split('.')[1].upper()}": v
+            for k, v in self.options().items()
+        }
 
     def patterns(self) -> dict[str, re.Pattern[str]]:
         """The lookup patterns compiled as the backend uses them.
@@ -131,10 +134,18 @@ def config_from_kwargs(text: str) -> BackendConfig:
     try:
         kwargs = json.loads(text)
     except json.JSONDecodeError as err:
-        raise UsageError(f"secrets.backend_kwargs is not valid JSON: {err.msg} at column {err.colno}") from None
+        raise UsageError(
+            f"secrets.backend_kwargs is not valid JSON: {err.msg} at column {err.colno}"
+        ) from None
     if not isinstance(kwargs, dict):
         raise UsageError("secrets.backend_kwargs must be a JSON object")
-    for key in ("connections_prefix", "variables_prefix", "connections_lookup_pattern", "variables_lookup_pattern", "sep"):
+    for key in (
+        "connections_prefix",
+        "variables_prefix",
+        "connections_lookup_pattern",
+        "variables_lookup_pattern",
+        "sep",
+    ):
         if key in kwargs and kwargs[key] is not None and not isinstance(kwargs[key], str):
             raise UsageError(f"secrets.backend_kwargs: {key} must be a string or null")
     config = BackendConfig(
@@ -151,7 +162,15 @@ def config_from_kwargs(text: str) -> BackendConfig:
 def unknown_kwargs(text: str) -> list[str]:
     """Keys of a backend_kwargs JSON that are neither backend options nor connection extras."""
     kwargs = json.loads(text)
-    aws_extras = {"region_name", "role_arn", "profile_name", "endpoint_url", "verify", "api_version", "use_ssl"}
+    aws_extras = {
+        "region_name",
+        "role_arn",
+        "profile_name",
+        "endpoint_url",
+        "verify",
+        "api_version",
+        "use_ssl",
+    }
     return sorted(set(kwargs) - _KNOWN_KWARGS - aws_extras)
 
 
@@ -188,7 +207,9 @@ def check_provider_support(config: BackendConfig, provider: Version | None) -> l
     notes = []
     uses_patterns = bool(config.connections_lookup_pattern or config.variables_lookup_pattern)
     if provider is None:
-        notes.append(f"{AMAZON_PROVIDER} is not installed here; pass --mwaa-version or --provider-version to check it")
+        notes.append(
+            f"{AMAZON_PROVIDER} is not installed here; pass --mwaa-version or --provider-version to check it"
+        )
     elif uses_patterns and provider < LOOKUP_PATTERN_MIN_PROVIDER:
         raise UsageError(
             f"lookup patterns need {AMAZON_PROVIDER} >= {LOOKUP_PATTERN_MIN_PROVIDER}; the target has {provider}"

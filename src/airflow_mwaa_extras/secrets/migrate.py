@@ -81,7 +81,9 @@ class MigrationOptions:
 
     def __post_init__(self) -> None:
         if self.on_existing not in ON_EXISTING:
-            raise UsageError(f"--on-existing must be one of {', '.join(ON_EXISTING)}, not {self.on_existing!r}")
+            raise UsageError(
+                f"--on-existing must be one of {', '.join(ON_EXISTING)}, not {self.on_existing!r}"
+            )
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
 
@@ -122,7 +124,11 @@ def secret_name_problem(secret_name: str) -> str | None:
     """Why Secrets Manager would refuse ``secret_name``, or ``None``."""
     bad = sorted(set(secret_name) - _NAME_CHARS)
     if bad:
-        return "the secret name may hold only letters, digits and /_+=.@- (found " + " ".join(map(repr, bad)) + ")"
+        return (
+            "the secret name may hold only letters, digits and /_+=.@- (found "
+            + " ".join(map(repr, bad))
+            + ")"
+        )
     if len(secret_name) > MAX_NAME_LENGTH:
         return f"the secret name is longer than {MAX_NAME_LENGTH} characters"
     return None
@@ -140,7 +146,10 @@ def _desired(
     for conn in connections:
         item = PlannedSecret("connection", conn.conn_id, config.connection_secret_name(conn.conn_id), CREATE)
         if conn.conn_id in PROTECTED_CONN_IDS and not options.include_aws_default:
-            item.action, item.reason = SKIP, "MWAA relies on its own aws_default (--include-aws-default forces it)"
+            item.action, item.reason = (
+                SKIP,
+                "MWAA relies on its own aws_default (--include-aws-default forces it)",
+            )
         elif conn.error or conn.parts is None:
             item.action, item.reason = INVALID, conn.error or "unreadable"
         else:
@@ -154,7 +163,10 @@ def _desired(
         if var.error or var.value is None:
             item.action, item.reason = INVALID, var.error or "unreadable"
         elif len(var.value.encode()) > MAX_SECRET_BYTES:
-            item.action, item.reason = INVALID, f"the value exceeds Secrets Manager's {MAX_SECRET_BYTES} bytes"
+            item.action, item.reason = (
+                INVALID,
+                f"the value exceeds Secrets Manager's {MAX_SECRET_BYTES} bytes",
+            )
         else:
             item.secret_string = var.value
         items.append(item)
@@ -165,7 +177,11 @@ def _desired(
         if problem:
             item.action, item.reason, item.secret_string = INVALID, problem, None
         elif item.secret_name in seen:
-            item.action, item.reason, item.secret_string = INVALID, "another item maps to the same secret name", None
+            item.action, item.reason, item.secret_string = (
+                INVALID,
+                "another item maps to the same secret name",
+                None,
+            )
         seen.add(item.secret_name)
     return items
 
@@ -231,7 +247,11 @@ def plan_migration(
         item.add_tags = {k: v for k, v in options.tags.items() if have_tags.get(k) != v}
         reasons = [
             label
-            for label, flag in (("value", item.write_value), ("KMS key", item.set_kms), ("tags", item.add_tags))
+            for label, flag in (
+                ("value", item.write_value),
+                ("KMS key", item.set_kms),
+                ("tags", item.add_tags),
+            )
             if flag
         ]
         item.action = UPDATE if reasons else UNCHANGED

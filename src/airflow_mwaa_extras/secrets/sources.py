@@ -50,7 +50,9 @@ class SourceVariable:
 def _suffix(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
-        raise UsageError(f"{path}: unknown file type {suffix or '(none)'}; expected {', '.join(FILE_SUFFIXES)}")
+        raise UsageError(
+            f"{path}: unknown file type {suffix or '(none)'}; expected {', '.join(FILE_SUFFIXES)}"
+        )
     return suffix
 
 
@@ -167,7 +169,9 @@ def connections_from_db() -> list[SourceConnection]:
                 results.append(SourceConnection(conn_id, None, str(err)))
             except Exception as err:  # e.g. InvalidFernetToken when the key changed
                 results.append(
-                    SourceConnection(conn_id, None, f"connection {conn_id!r}: cannot decrypt ({type(err).__name__})")
+                    SourceConnection(
+                        conn_id, None, f"connection {conn_id!r}: cannot decrypt ({type(err).__name__})"
+                    )
                 )
     return results
 
@@ -188,7 +192,9 @@ def variables_from_db() -> list[SourceVariable]:
             try:
                 value = var.val
             except Exception as err:
-                results.append(SourceVariable(key, None, f"variable {key!r}: cannot decrypt ({type(err).__name__})"))
+                results.append(
+                    SourceVariable(key, None, f"variable {key!r}: cannot decrypt ({type(err).__name__})")
+                )
                 continue
             results.append(SourceVariable(key, "" if value is None else str(value)))
     return results

@@ -78,7 +78,9 @@ class ConnectionParts:
 def _optional_str(conn_id: str, name: str, value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise ConnectionSecretError(f"connection {conn_id!r}: {name} must be a string, not {type(value).__name__}")
+    raise ConnectionSecretError(
+        f"connection {conn_id!r}: {name} must be a string, not {type(value).__name__}"
+    )
 
 
 def parse_extra(conn_id: str, extra: Any) -> dict[str, Any] | None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 USERNAME = "mwaa-extras"
 _READY_PREFIX = "MWAA_EXTRAS_REST_API_PORT="
-_START_TIMEOUT = 180.0
+_START_TIMEOUT = 600.0  # busy CI machines: building the app alone can take minutes
 
 
 class LocalRestApiError(MwaaExtrasError):

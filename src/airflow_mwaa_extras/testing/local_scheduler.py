@@ -68,7 +68,9 @@ def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> di
     }
     if AIRFLOW_V_3_0_PLUS:
         if rest_api is None:
-            raise LocalSchedulerError("Airflow 3 tasks need the Task Execution API: pass the home's local REST API")
+            raise LocalSchedulerError(
+                "Airflow 3 tasks need the Task Execution API: pass the home's local REST API"
+            )
         env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{rest_api.root_url}/execution/"
         env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"

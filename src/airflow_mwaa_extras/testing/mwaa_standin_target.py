@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -47,26 +46,35 @@ def prepare_remote_home(path: Path | str, *, pg_dsn: str | None = None) -> Airfl
     return home
 
 
-def run_conf(home: AirflowHome, dag_id: str, run_id: str) -> Any:
-    """The conf the remote home stored for a run (SQLite homes; ``None`` when there is no such run).
+def _query(home: AirflowHome, sql: str, params: dict[str, str]) -> Any:
+    """The first row of a query on the home's metadata DB (SQLite or PostgreSQL), or None."""
+    import sqlalchemy
 
-    Airflow 2 stores it pickled, Airflow 3 as JSON text.
+    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sqlalchemy.text(sql), params).first()
+    finally:
+        engine.dispose()
+
+
+def run_conf(home: AirflowHome, dag_id: str, run_id: str) -> Any:
+    """The conf the remote home stored for a run (``None`` when there is no such run).
+
+    Airflow 2 stores it pickled, Airflow 3 as JSON.
     """
-    if not home.sql_alchemy_conn.startswith("sqlite:///"):
-        raise ValueError("run_conf reads SQLite homes only")
-    with sqlite3.connect(home.sql_alchemy_conn.removeprefix("sqlite:///")) as conn:
-        row = conn.execute(
-            "SELECT conf FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
-        ).fetchone()
+    sql = "SELECT conf FROM dag_run WHERE dag_id = :dag_id AND run_id = :run_id"
+    row = _query(home, sql, {"dag_id": dag_id, "run_id": run_id})
     if row is None:
         return None
     value = row[0]
+    if isinstance(value, memoryview):
+        value = bytes(value)
     if isinstance(value, bytes):
         return pickle.loads(value)
     return json.loads(value) if isinstance(value, str) else value
 
 
 def count_runs(home: AirflowHome, dag_id: str) -> int:
-    """How many runs of ``dag_id`` the home's (SQLite) metadata DB holds."""
-    with sqlite3.connect(home.sql_alchemy_conn.removeprefix("sqlite:///")) as conn:
-        return int(conn.execute("SELECT count(*) FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchone()[0])
+    """How many runs of ``dag_id`` the home's metadata DB holds."""
+    return int(_query(home, "SELECT count(*) FROM dag_run WHERE dag_id = :dag_id", {"dag_id": dag_id})[0])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import socket
 import threading
 import urllib.error
 from typing import TYPE_CHECKING, Any
@@ -61,6 +60,13 @@ def local_rest_api_for(environment_name: str, home: AirflowHome) -> LocalRestApi
         with _LOCK:
             _APIS[key] = api
         return api
+
+
+def register_local_rest_api(environment_name: str, home: AirflowHome, api: LocalRestApi) -> None:
+    """Use an already running local REST API for ``environment_name`` (e.g. one that also
+    serves the Task Execution API for a local scheduler) instead of starting one."""
+    with _LOCK:
+        _APIS[(environment_name, str(home.path))] = api
 
 
 def stop_local_rest_apis(environment_name: str | None = None) -> None:
@@ -109,7 +115,7 @@ def handle_invoke_rest_api(
     api = local_rest_api_for(environment_name, home)
     try:
         status, payload, size = _forward(api, method, path, query, body)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return _error(
             400,
             "RestApiServerException",

@@ -36,7 +36,9 @@ def remote_dag_runs(
     hook = MwaaEnvironmentHook(aws_conn_id=aws_conn_id, region_name=region_name)
     cli = hook.get_environment_client(environment_name)
     rest = MwaaRestApiClient(environment_name, mwaa_client=hook.mwaa_client)
-    return RemoteDagRuns(environment_name, transport=transport, cli_client=cli, rest_client=rest, logger=logger)
+    return RemoteDagRuns(
+        environment_name, transport=transport, cli_client=cli, rest_client=rest, logger=logger
+    )
 
 
 def check_remote(runs: RemoteDagRuns, dag_id: str, run_id: str, task_id: str | None) -> dict[str, Any] | None:
@@ -58,7 +60,12 @@ def check_remote(runs: RemoteDagRuns, dag_id: str, run_id: str, task_id: str | N
         return None
     if run.state == "success":
         return {**base, "status": "success", "state": run.state, "failed_task_ids": []}
-    return {**base, "status": "failed", "state": run.state, "failed_task_ids": runs.failed_task_ids(dag_id, run_id)}
+    return {
+        **base,
+        "status": "failed",
+        "state": run.state,
+        "failed_task_ids": runs.failed_task_ids(dag_id, run_id),
+    }
 
 
 class MwaaRemoteDagRunTrigger(BaseTrigger):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
@@ -16,7 +16,7 @@ ENVIRONMENT = "demo-env"
 
 
 def _latest(cw: Any, name: str, dims: dict[str, str], unit: str) -> list[float]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     result = cw.get_metric_data(
         MetricDataQueries=[
             {
@@ -55,8 +55,12 @@ def run(ctx: DemoContext) -> None:
     ctx.say(f"airflow dags test {DAG_ID}: success")
     cw = ctx.aws.client("cloudwatch")
     worker = {"Environment": ENVIRONMENT, "Category": "WorkerResources"}
-    metrics = cw.list_metrics(Namespace="MWAA-Custom", Dimensions=[{"Name": "Category", "Value": "WorkerResources"}])
-    ctx.say(f"worker metrics in MWAA-Custom: {len(metrics['Metrics'])} (published in one PutMetricData request)")
+    metrics = cw.list_metrics(
+        Namespace="MWAA-Custom", Dimensions=[{"Name": "Category", "Value": "WorkerResources"}]
+    )
+    ctx.say(
+        f"worker metrics in MWAA-Custom: {len(metrics['Metrics'])} (published in one PutMetricData request)"
+    )
     for name, unit in (("MemoryUsed", "Bytes"), ("MemoryLimit", "Bytes"), ("CPUUtilization", "Percent")):
         values = _latest(cw, name, worker, unit)
         if len(values) != 1:

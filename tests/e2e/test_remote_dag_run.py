@@ -1,0 +1,169 @@
+"""Environment A triggers environment B's DAG through the MWAA stand-in, over each transport.
+
+B is a real Airflow with its own metadata DB, its real REST API and a real scheduler, so B's run
+really executes; A runs the example DAGs in this process with ``dag.test()`` against the suite's
+own metadata DB. Each case asserts B's run (state, conf byte for byte) and A's outcome.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_mwaa_extras.mwaa.rest_api import supports_invoke_rest_api
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
+from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi, start_local_rest_api
+from airflow_mwaa_extras.testing.local_scheduler import LocalScheduler, start_local_scheduler
+from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
+from airflow_mwaa_extras.testing.standin_rest_api import register_local_rest_api, stop_local_rest_apis
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+TARGET = "example_mwaa_extras_remote_target"
+ENV_B = "env-b"
+CONF = {
+    "nested": {"list": [1, 2.5, None, True], "deep": {"k": "v"}},
+    "quotes": 'it\'s "quoted" `x` $(y) ; z',
+    "text": "Grüße, 東京 ✓",
+}
+
+
+def _has_invoke_rest_api() -> bool:
+    import boto3
+
+    return supports_invoke_rest_api(boto3.client("mwaa", region_name="us-east-1"))
+
+
+@pytest.fixture(scope="module")
+def env_b(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[AirflowHome, LocalRestApi, LocalScheduler]]:
+    root = tmp_path_factory.mktemp("env-b")
+    dags = root / "dags"
+    dags.mkdir()
+    shutil.copy(EXAMPLE_DAGS / f"{TARGET}.py", dags)
+    pg = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None
+    # PostgreSQL lets Airflow 2 use the LocalExecutor (forked tasks, seconds each).
+    home = create_airflow_home(
+        root / "home",
+        dags_folder=dags,
+        pg_dsn=pg if not AIRFLOW_V_3_0_PLUS else None,
+        extra_env={"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"},
+    )
+    home.airflow("dags", "reserialize")
+    api = start_local_rest_api(home, with_execution_api=AIRFLOW_V_3_0_PLUS)
+    scheduler = start_local_scheduler(home, api)
+    register_local_rest_api(ENV_B, home, api)
+    yield home, api, scheduler
+    scheduler.stop()
+    stop_local_rest_apis(ENV_B)
+    api.stop()
+    home.cleanup()
+
+
+@pytest.fixture(scope="module")
+def standin(env_b: tuple[AirflowHome, LocalRestApi, LocalScheduler]) -> Iterator[MwaaStandin]:
+    server = start_mwaa_standin({ENV_B: env_b[0]})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def a_env(standin: MwaaStandin, monkeypatch: pytest.MonkeyPatch) -> MwaaStandin:
+    for key, value in standin.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps(
+            {"conn_type": "aws", "extra": {"region_name": "us-east-1", "endpoint_url": standin.endpoint_url}}
+        ),
+    )
+    monkeypatch.setenv("MWAA_EXTRAS_REMOTE_ENVIRONMENT", ENV_B)
+    return standin
+
+
+def _load_dag(name: str, deferrable: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("MWAA_EXTRAS_EXAMPLE_DEFERRABLE", "true" if deferrable else "false")
+    path = EXAMPLE_DAGS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_{uuid.uuid4().hex[:6]}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return next(v for v in vars(module).values() if getattr(v, "dag_id", None) == name)
+
+
+def _b_runs_with_case(api: LocalRestApi, case: str) -> list[dict[str, Any]]:
+    runs = api.get_json(f"/dags/{TARGET}/dagRuns", {"limit": 100})["dag_runs"]
+    return [r for r in runs if (r.get("conf") or {}).get("case") == case]
+
+
+def _run_a(dag: Any, conf: dict[str, Any]) -> str:
+    started = time.monotonic()
+    dag_run = dag.test(run_conf={"remote_conf": conf})
+    print(f"A's run of {dag.dag_id} took {time.monotonic() - started:.0f} s: {dag_run.state}")
+    return str(dag_run.state)
+
+
+CASES = [
+    pytest.param("example_mwaa_extras_remote_dag_run_cli", False, id="cli-sensor-reschedule"),
+    pytest.param("example_mwaa_extras_remote_dag_run_cli", True, id="cli-sensor-deferred"),
+    pytest.param("example_mwaa_extras_remote_dag_run_rest_api", False, id="rest-api-wait"),
+    pytest.param("example_mwaa_extras_remote_dag_run_rest_api", True, id="rest-api-deferred"),
+]
+
+
+@pytest.mark.parametrize(("dag_name", "deferrable"), CASES)
+def test_a_triggers_b_and_sees_its_outcome(
+    dag_name: str,
+    deferrable: bool,
+    a_env: MwaaStandin,
+    env_b: tuple[AirflowHome, LocalRestApi, LocalScheduler],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if "rest_api" in dag_name and not _has_invoke_rest_api():
+        pytest.skip("botocore 1.35.36 (MWAA 2.10.3) has no InvokeRestApi; the forwarding is tested directly")
+    _home, api, scheduler = env_b
+    case = uuid.uuid4().hex
+    conf = {**CONF, "case": case}
+    state = _run_a(_load_dag(dag_name, deferrable, monkeypatch), conf)
+    runs = _b_runs_with_case(api, case)
+    assert len(runs) == 1, f"expected one run in B, got {runs}; scheduler: {scheduler.logs()[-800:]}"
+    assert runs[0]["conf"] == conf
+    assert runs[0]["state"] == "success"
+    assert state == "success"
+
+
+@pytest.mark.parametrize(
+    "dag_name",
+    [
+        pytest.param("example_mwaa_extras_remote_dag_run_cli", id="cli"),
+        pytest.param("example_mwaa_extras_remote_dag_run_rest_api", id="rest-api"),
+    ],
+)
+def test_a_failing_remote_run_fails_a(
+    dag_name: str,
+    a_env: MwaaStandin,
+    env_b: tuple[AirflowHome, LocalRestApi, LocalScheduler],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if "rest_api" in dag_name and not _has_invoke_rest_api():
+        pytest.skip("botocore 1.35.36 (MWAA 2.10.3) has no InvokeRestApi; the forwarding is tested directly")
+    _home, api, _scheduler = env_b
+    case = uuid.uuid4().hex
+    state = _run_a(_load_dag(dag_name, False, monkeypatch), {"fail": True, "case": case})
+    runs = _b_runs_with_case(api, case)
+    assert [r["state"] for r in runs] == ["failed"]
+    assert state == "failed"
