@@ -109,6 +109,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=500, help="connections and variables each (default 500)")
     parser.add_argument("--workers", default="1,4,8", help="comma-separated writer counts (default 1,4,8)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs per cell; the fastest is shown (default 2)"
+    )
     args = parser.parse_args()
     _prepare_airflow_config()
 
@@ -118,21 +121,26 @@ def main() -> None:
     changed_conns, changed_vars = _items(args.items, salt=" v2")
     total_items = len(conns) + len(variables)
     aws = start_local_aws()
-    rows = []
+    rows: list[tuple[int, str, dict[str, Any]]] = []
     try:
         client = aws.client("secretsmanager")
         counter = CallCounter(client)
-        for workers in [int(w) for w in args.workers.split(",")]:
-            aws.reset()
-            first = _run(client, counter, conns, variables, workers)
-            second = _run(client, counter, conns, variables, workers)
-            third = _run(client, counter, changed_conns, changed_vars, workers)
-            for label, run in (
-                ("first run (create)", first),
-                ("re-run (unchanged)", second),
-                ("all changed", third),
-            ):
-                rows.append((workers, label, run))
+        worker_counts = [int(w) for w in args.workers.split(",")]
+        best: dict[tuple[int, str], dict[str, Any]] = {}
+        # Worker counts take turns in every repeat, so load from other processes on the machine
+        # hits them alike; each cell keeps its fastest run.
+        for _ in range(args.repeats):
+            for workers in worker_counts:
+                aws.reset()
+                runs = (
+                    ("first run (create)", _run(client, counter, conns, variables, workers)),
+                    ("re-run (unchanged)", _run(client, counter, conns, variables, workers)),
+                    ("all changed", _run(client, counter, changed_conns, changed_vars, workers)),
+                )
+                for label, run in runs:
+                    if (workers, label) not in best or run["total_s"] < best[workers, label]["total_s"]:
+                        best[workers, label] = run
+        rows = [(workers, label, run) for (workers, label), run in best.items()]
     finally:
         aws.stop()
 

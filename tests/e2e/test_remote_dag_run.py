@@ -27,7 +27,8 @@ from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_sta
 from airflow_mwaa_extras.testing.standin_rest_api import register_local_rest_api, stop_local_rest_apis
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
-pytestmark = pytest.mark.slow
+# Real processes (two Airflows, a scheduler): minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 TARGET = "example_mwaa_extras_remote_target"
@@ -101,7 +102,9 @@ def _load_dag(name: str, deferrable: bool, monkeypatch: pytest.MonkeyPatch) -> A
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return next(v for v in vars(module).values() if getattr(v, "dag_id", None) == name)
+    from airflow_mwaa_extras.version_compat import DAG
+
+    return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == name)
 
 
 def _b_runs_with_case(api: LocalRestApi, case: str) -> list[dict[str, Any]]:

@@ -129,7 +129,7 @@ def test_payload_limit_splits_before_the_count_limit(hook: CloudWatchMetricsHook
 
 def test_many_values_of_one_metric_are_split_at_150(hook: CloudWatchMetricsHook, aws: LocalAws) -> None:
     counter = RequestCounter(hook.conn)
-    values = [float(v) for v in range(1, 401)]
+    values = [float(v) for v in range(1, 302)]  # 150 + 150 + 1
     result = hook.put_metrics([MetricDatum("Latency", unit="Milliseconds", values=values)])
     assert (result.entries, result.requests, len(counter.bodies)) == (3, 1, 1)
     dims = {"Environment": "test-env"}

@@ -112,6 +112,7 @@ TRANSPORTS = [
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # several real Airflow CLI processes; slow on a busy machine
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_trigger_is_retry_safe_and_conf_arrives_intact(
     transport: str, standin: MwaaStandin, env_home: tuple[AirflowHome, LocalRestApi]
@@ -134,6 +135,7 @@ def test_trigger_is_retry_safe_and_conf_arrives_intact(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # several real Airflow CLI processes; slow on a busy machine
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_missing_and_paused_dags_are_clear_errors(transport: str, standin: MwaaStandin) -> None:
     runs = _runs(standin, transport)
@@ -144,6 +146,7 @@ def test_missing_and_paused_dags_are_clear_errors(transport: str, standin: MwaaS
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # several real Airflow CLI processes; slow on a busy machine
 @pytest.mark.skipif(not HAS_REST, reason="botocore 1.35.36 (MWAA 2.10.3) has no InvokeRestApi")
 def test_access_denied_on_invoke_rest_api_falls_back_to_the_cli(
     standin: MwaaStandin, caplog: pytest.LogCaptureFixture
@@ -162,3 +165,58 @@ def test_access_denied_on_invoke_rest_api_falls_back_to_the_cli(
 @pytest.mark.skipif(HAS_REST, reason="only where botocore lacks InvokeRestApi")
 def test_auto_uses_the_cli_where_botocore_lacks_invoke_rest_api(standin: MwaaStandin) -> None:
     assert _runs(standin, "auto").transport == "cli"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # several real Airflow CLI processes; slow on a busy machine
+def test_deferred_polling_rate_is_measured(
+    standin: MwaaStandin, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While deferred, the trigger polls once per poll_interval (one request per poll)."""
+    import asyncio
+    import json
+    import time
+
+    from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
+
+    for key, value in standin.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps(
+            {"conn_type": "aws", "extra": {"region_name": "us-east-1", "endpoint_url": standin.endpoint_url}}
+        ),
+    )
+    transport = "rest_api" if HAS_REST else "cli"
+    run_id = deterministic_run_id("polling", os.getpid())
+    _runs(standin, transport).trigger(TARGET, run_id=run_id, conf={})  # no scheduler: stays queued
+    trigger = MwaaRemoteDagRunTrigger(
+        environment_name=ENV, dag_id=TARGET, run_id=run_id, poll_interval=2, transport=transport
+    )
+    cli_before = standin.stats.cli_requests
+
+    async def watch(seconds: float) -> None:
+        async def consume() -> None:
+            async for _event in trigger.run():
+                raise AssertionError("a queued run must not end the wait")
+
+        try:
+            await asyncio.wait_for(consume(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    window = 20.0
+    started = time.monotonic()
+    asyncio.run(watch(window))
+    elapsed = time.monotonic() - started
+    per_minute = trigger.polls * 60 / elapsed
+    cli_requests = standin.stats.cli_requests - cli_before
+    with capsys.disabled():
+        print(
+            f"\n[measured] deferred polling over {transport}: {trigger.polls} polls in {elapsed:.1f} s "
+            f"with poll_interval=2 -> {per_minute:.1f} polls/min; CLI requests seen: {cli_requests}"
+        )
+    assert trigger.polls >= 2
+    assert per_minute <= 60 / 2 + 1  # never faster than poll_interval allows
+    if transport == "cli":
+        assert cli_requests == trigger.polls  # one CLI command per poll

@@ -63,7 +63,9 @@ def test_cleanup_dag_on_airflow_2(
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="archive")
 
-    home.airflow("dags", "test", DAG_ID, extra_env={**aws.env, "MWAA_EXTRAS_METADATA_BUCKET": "archive"})
+    home.airflow(
+        "dags", "test", DAG_ID, timeout=600, extra_env={**aws.env, "MWAA_EXTRAS_METADATA_BUCKET": "archive"}
+    )
 
     manifest, files = _archive(s3)
     assert manifest.older_than is not None
@@ -92,6 +94,7 @@ def test_cleanup_dag_on_airflow_2(
 def test_cleanup_dag_on_airflow_3(
     make_airflow_home: Callable[..., AirflowHome], aws: LocalAws, backend: str
 ) -> None:
+    from airflow_mwaa_extras.testing import standin_rest_api
     from airflow_mwaa_extras.testing.mwaa_standin import start_mwaa_standin
 
     target = _home(make_airflow_home, backend, "environment")
@@ -102,11 +105,18 @@ def test_cleanup_dag_on_airflow_3(
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="archive")
     standin = start_mwaa_standin({"metadata-env": target})
+    # The stand-in starts the environment's REST API on first use; start it before the task's
+    # first InvokeRestApi so a slow start cannot eat the client's timeout.
+    status, _ = standin_rest_api.handle_invoke_rest_api(
+        "metadata-env", target, {"Path": "/dags/~/dagRuns", "Method": "GET", "QueryParameters": {"limit": 1}}
+    )
+    assert status == 200
     try:
         runner.airflow(
             "dags",
             "test",
             DAG_ID,
+            timeout=600,
             extra_env={
                 **aws.env,
                 **standin.env,

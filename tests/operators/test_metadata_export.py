@@ -41,13 +41,26 @@ def test_export_dag(make_airflow_home: Callable[..., AirflowHome], aws: LocalAws
     s3.create_bucket(Bucket="exports")
     env = {**aws.env, "MWAA_EXTRAS_METADATA_BUCKET": "exports"}
     if AIRFLOW_V_3_0_PLUS:
+        from airflow_mwaa_extras.testing import standin_rest_api
         from airflow_mwaa_extras.testing.mwaa_standin import start_mwaa_standin
 
         runner = make_airflow_home("runner", dags_folder=EXAMPLE_DAGS)
         standin = start_mwaa_standin({"metadata-env": source})
+        # The stand-in starts the environment's REST API on first use; start it before the
+        # task's first InvokeRestApi so a slow start cannot eat the client's timeout.
+        status, _ = standin_rest_api.handle_invoke_rest_api(
+            "metadata-env",
+            source,
+            {"Path": "/dags/~/dagRuns", "Method": "GET", "QueryParameters": {"limit": 1}},
+        )
+        assert status == 200
         try:
             runner.airflow(
-                "dags", "test", DAG_ID, extra_env={**env, **standin.env, "AIRFLOW_ENV_NAME": "metadata-env"}
+                "dags",
+                "test",
+                DAG_ID,
+                timeout=600,
+                extra_env={**env, **standin.env, "AIRFLOW_ENV_NAME": "metadata-env"},
             )
         finally:
             standin.stop()

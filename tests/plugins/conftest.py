@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -19,3 +20,11 @@ def plugin_home(make_airflow_home: Callable[..., AirflowHome]) -> Callable[..., 
         return make_airflow_home(name, **kwargs)
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_say_once_markers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugins load in the pytest process too (``import airflow``), and their say-once markers
+    would be inherited by the Airflow processes a test starts, silencing what the test checks."""
+    for name in [key for key in os.environ if key.startswith("_MWAA_EXTRAS_SAID_")]:
+        monkeypatch.delenv(name)

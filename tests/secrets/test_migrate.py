@@ -126,3 +126,16 @@ def test_custom_prefix_and_separator(aws: LocalAws) -> None:
     assert plan.items[0].secret_name == "team:vars:v1"
     # ':' is not allowed in a secret name: refused before anything is written
     assert plan.items[0].action == "invalid"
+
+
+def test_batch_read_denied_falls_back_to_one_by_one(aws: LocalAws) -> None:
+    sm = aws.client("secretsmanager")
+    sm.create_secret(Name="airflow/variables/v1", SecretString="value-one")
+    listing = sm.list_secrets()
+    stubber = Stubber(sm)
+    stubber.add_response("list_secrets", {"SecretList": listing["SecretList"]})
+    stubber.add_client_error("batch_get_secret_value", service_error_code="AccessDeniedException")
+    stubber.add_response("get_secret_value", {"Name": "airflow/variables/v1", "SecretString": "value-one"})
+    with stubber:
+        plan = plan_migration(sm, [], VARS[:1], MigrationOptions())
+    assert plan.items[0].action == "unchanged"

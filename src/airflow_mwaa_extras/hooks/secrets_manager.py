@@ -109,5 +109,6 @@ def get_masked_secret(
     :param aws_conn_id: the AWS connection.
     :param region_name: AWS region; default from the connection.
     """
-    value = MaskedSecretsManagerHook(aws_conn_id=aws_conn_id, region_name=region_name).get_secret(secret_name)
+    hook = MaskedSecretsManagerHook(aws_conn_id=aws_conn_id, region_name=region_name)  # type: ignore[no-untyped-call]
+    value = hook.get_secret(secret_name)
     return value.decode() if isinstance(value, bytes) else value

@@ -284,7 +284,7 @@ class MwaaRestApiClient:
             self._last_call = time.monotonic()
 
     def _backoff(self, retry: int) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (retry - 1)))
+        ceiling: float = min(self.backoff_max, self.backoff_base * 2.0 ** (retry - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # equal jitter
 
     def _call_once(self, client: Any, kwargs: dict[str, Any], idempotent: bool) -> RestApiResult | str:

@@ -192,7 +192,7 @@ def _existing_secrets(client: SecretsManagerClient, prefixes: Sequence[str]) -> 
     paginator = client.get_paginator("list_secrets")
     for prefix in sorted(set(prefixes)):
         filters = [{"Key": "name", "Values": [prefix]}] if prefix else []
-        for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 100}):  # type: ignore[arg-type]
+        for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 100}):
             for entry in page.get("SecretList", []):
                 found[entry["Name"]] = dict(entry)
     return found
@@ -204,12 +204,17 @@ def _current_values(client: SecretsManagerClient, names: Sequence[str]) -> dict[
 
     values: dict[str, str | None] = {}
     if hasattr(client, "batch_get_secret_value"):
-        for start in range(0, len(names), BATCH_GET_SIZE):
-            chunk = list(names[start : start + BATCH_GET_SIZE])
-            response = client.batch_get_secret_value(SecretIdList=chunk)
-            for entry in response.get("SecretValues", []):
-                values[entry["Name"]] = entry.get("SecretString")
-        return values
+        try:
+            for start in range(0, len(names), BATCH_GET_SIZE):
+                chunk = list(names[start : start + BATCH_GET_SIZE])
+                response = client.batch_get_secret_value(SecretIdList=chunk)
+                for entry in response.get("SecretValues", []):
+                    values[entry["Name"]] = entry.get("SecretString")
+            return values
+        except ClientError as err:
+            # A role allowed GetSecretValue but not BatchGetSecretValue: read one by one.
+            if err.response.get("Error", {}).get("Code") != "AccessDeniedException":
+                raise
     for name in names:  # botocore older than 1.33 has no BatchGetSecretValue
         try:
             values[name] = client.get_secret_value(SecretId=name).get("SecretString")

@@ -290,7 +290,23 @@ def _wait_until_answers(api: LocalRestApi, log_path: Path, timeout: float) -> No
 # --- the child process ---------------------------------------------------------------------
 
 
+def _exit_with_parent() -> None:  # pragma: no cover - runs in the child process
+    # A parent killed without cleanup (a timeout, SIGKILL) must not leave the server running.
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(2)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _serve() -> None:  # pragma: no cover - runs in the child process
+    _exit_with_parent()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -314,7 +330,7 @@ def _serve_v1(sock: socket.socket, port: int) -> None:  # pragma: no cover - chi
     from airflow.www.app import create_app
     from werkzeug.serving import make_server
 
-    app = create_app()
+    app = create_app()  # type: ignore[no-untyped-call]
     with app.app_context():
         security = app.appbuilder.sm
         username = os.environ["_MWAA_EXTRAS_REST_USER"]

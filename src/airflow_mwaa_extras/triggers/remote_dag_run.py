@@ -93,7 +93,7 @@ class MwaaRemoteDagRunTrigger(BaseTrigger):
         region_name: str | None = None,
         transport: str = "auto",
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.environment_name = environment_name
         self.dag_id = dag_id
         self.run_id = run_id
