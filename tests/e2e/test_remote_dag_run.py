@@ -102,9 +102,13 @@ def _load_dag(name: str, deferrable: bool, monkeypatch: pytest.MonkeyPatch) -> A
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from airflow_mwaa_extras.version_compat import DAG
+    from airflow_mwaa_extras.version_compat import BaseOperator
 
-    return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == name)
+    # the examples use `with DAG(...):` without a name: reach the DAG through a task
+    task = next(v for v in vars(module).values() if isinstance(v, BaseOperator))
+    assert task.dag is not None
+    assert task.dag.dag_id == name
+    return task.dag
 
 
 def _b_runs_with_case(api: LocalRestApi, case: str) -> list[dict[str, Any]]:

@@ -177,6 +177,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.secrets.migrate import (
         MigrationOptions,
         apply_plan,
+        count_api_calls,
         diff_lines,
         plan_migration,
         summary_line,
@@ -193,6 +194,7 @@ def _migrate(args: argparse.Namespace) -> int:
     )
     connections, variables = _sources(args)
     client = _client(args)
+    calls = count_api_calls(client)  # reads and writes
     try:
         plan = plan_migration(client, connections, variables, options)
     except ClientError as err:
@@ -217,7 +219,7 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"! {name} (failed: {code})")
     print(
         f"summary: {summary_line(plan)}; {result.written} written, {len(result.failures)} failed "
-        f"in {result.seconds:.1f} s ({result.api_calls} API calls)"
+        f"in {result.seconds:.1f} s ({calls()} API calls)"
     )
     return 0 if result.ok else 1
 

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import pkgutil
+import re
 import shutil
 import sys
 import tempfile
@@ -20,7 +21,6 @@ from typing import Any
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
 from airflow_mwaa_extras.testing.local_aws import LocalAws, patched_environ, start_local_aws
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
 
 class DemoStepError(MwaaExtrasError):
@@ -63,30 +63,18 @@ class DemoContext:
         if conf is not None:
             args += ["--conf", json.dumps(conf)]
         proc = self.home.airflow(*args, check=False, timeout=timeout, extra_env=self.dag_env(extra_env))
-        # `dags list-runs` takes `-d DAG_ID` on Airflow 2 and a positional DAG id on Airflow 3.
-        dag_arg = [dag_id] if AIRFLOW_V_3_0_PLUS else ["-d", dag_id]
-        state = self.home.airflow(
-            "dags", "list-runs", *dag_arg, "-o", "json", check=False, extra_env=self.dag_env(extra_env)
+        # `dags test` logs "DagRun Finished: dag_id=..., ..., state=..." on Airflow 2 and 3. On 2.x it
+        # never writes the DAG to the `dag` table, so `dags list-runs` cannot be asked instead.
+        finished = re.findall(
+            rf"DagRun Finished: dag_id={re.escape(dag_id)},.*?state=(\w+)", proc.stdout + proc.stderr
         )
-        runs = _parse_json_list(state.stdout)
-        if proc.returncode != 0 or not runs:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
-            raise DemoStepError(
-                f"airflow dags test {dag_id} exited {proc.returncode}:\n  " + "\n  ".join(tail)
-            )
-        return str(runs[0].get("state"))
-
-
-def _parse_json_list(text: str) -> list[dict[str, Any]]:
-    # `airflow ... -o json` may print log lines before the JSON document.
-    start = text.find("[")
-    if start < 0:
-        return []
-    try:
-        value = json.loads(text[start:])
-    except json.JSONDecodeError:
-        return []
-    return value if isinstance(value, list) else []
+        if finished:
+            return finished[-1]
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+        raise DemoStepError(
+            f"airflow dags test {dag_id} exited {proc.returncode} without finishing a run:\n  "
+            + "\n  ".join(tail)
+        )
 
 
 def discover_steps() -> list[ModuleType]:

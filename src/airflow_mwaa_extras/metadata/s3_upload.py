@@ -64,8 +64,10 @@ class MultipartUploadWriter:
         self._part_size = part_size
         self._content_type = content_type
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
-        self._pending: list[bytes] = []
-        self._pending_size = 0
+        # One growing buffer, not a list of per-row bytes: COPY hands over one small object per
+        # row, and keeping thousands of them alive until a part is full fragments the small-object
+        # heap so that peak RSS grows with the row count.
+        self._pending = bytearray()
         self._parts: list[dict[str, Any]] = []
         self._sha = hashlib.sha256()
         self._size = 0
@@ -91,16 +93,14 @@ class MultipartUploadWriter:
             data = self._compressor.compress(data)
             if not data:
                 return n
-        self._pending.append(data)
-        self._pending_size += len(data)
-        if self._pending_size >= self._part_size:
+        self._pending += data
+        if len(self._pending) >= self._part_size:
             self._flush_part()
         return n
 
     def _flush_part(self) -> None:
-        body = b"".join(self._pending)
-        self._pending = []
-        self._pending_size = 0
+        body = bytes(self._pending)
+        del self._pending[:]
         self._sha.update(body)
         self._size += len(body)
         try:
@@ -122,20 +122,18 @@ class MultipartUploadWriter:
         if self.result is not None:
             return self.result
         if self._compressor is not None:
-            tail = self._compressor.flush()
-            self._pending.append(tail)
-            self._pending_size += len(tail)
+            self._pending += self._compressor.flush()
         try:
             if self._upload_id is None:
-                body = b"".join(self._pending)
-                self._pending = []
+                body = bytes(self._pending)
+                del self._pending[:]
                 self._sha.update(body)
                 self._size += len(body)
                 self._s3.put_object(
                     Bucket=self.bucket, Key=self.key, Body=body, ContentType=self._content_type
                 )
             else:
-                if self._pending_size:
+                if self._pending:
                     self._flush_part()
                 self._s3.complete_multipart_upload(
                     Bucket=self.bucket,

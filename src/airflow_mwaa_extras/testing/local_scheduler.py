@@ -9,6 +9,7 @@ Airflow 2 falls back to ``SequentialExecutor``.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -56,6 +57,12 @@ class LocalScheduler:
         return "\n".join(p.read_text(errors="replace")[-1500:] for p in self.log_paths if p.exists())
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> dict[str, str]:
     """The variables the scheduler processes of ``home`` need on top of the home's own."""
     from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
@@ -65,6 +72,8 @@ def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> di
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # the log server of every local scheduler would otherwise fight over port 8793
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
     }
     if AIRFLOW_V_3_0_PLUS:
         if rest_api is None:

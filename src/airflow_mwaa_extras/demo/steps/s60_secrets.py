@@ -53,7 +53,7 @@ def run(ctx: DemoContext) -> None:
 
     plan = _mwaa_extras(ctx, "migrate", "--dry-run", *sources).stdout
     for line in plan.strip().splitlines():
-        ctx.say(f"dry run: {line}")
+        ctx.say(line if line.startswith("dry run:") else f"dry run: {line}")
     done = _mwaa_extras(ctx, "migrate", "--quiet", *sources).stdout
     ctx.say(done.strip().splitlines()[-1])
     again = _mwaa_extras(ctx, "migrate", "--quiet", *sources).stdout
