@@ -11,6 +11,7 @@ attribute access: ``from airflow_mwaa_extras.version_compat import BaseOperator`
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,11 @@ class AirflowNotInstalledError(ImportError):
 
 
 def _installed_airflow_version() -> Version | None:
+    # In an Airflow process (where plugins load) Airflow is already imported: its __version__ is
+    # free, while reading distribution metadata costs milliseconds in every process.
+    loaded = sys.modules.get("airflow")
+    if loaded is not None and isinstance(getattr(loaded, "__version__", None), str):
+        return Version(loaded.__version__)
     # apache-airflow is the distribution on 2.x; on 3.x it is a meta package beside
     # apache-airflow-core, and both carry the same version.
     for dist in ("apache-airflow", "apache-airflow-core"):

@@ -37,4 +37,6 @@ def test_example_dag_triggers_in_the_other_environment(airflow_home: AirflowHome
     assert f"triggered {TARGET_DAG_ID} in remote" in proc.stdout + proc.stderr
     assert count_runs(remote, TARGET_DAG_ID) == before + 1
     assert standin.stats.commands_run == 2
-    assert standin.stats.token_calls == 1
+    # One token unless a command took longer than the token has margin (slow, loaded machines).
+    assert standin.stats.token_calls in (1, 2)
+    assert standin.stats.cli_expired_token == 0

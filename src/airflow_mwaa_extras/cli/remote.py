@@ -37,11 +37,9 @@ def register(subparsers: Any) -> None:
         help="run an Airflow CLI command in an MWAA environment",
         description="Run one Airflow CLI command in an MWAA environment through its CLI endpoint and "
         "print the decoded stdout and stderr. Exits 1 when the command failed. "
-        "Example: mwaa-extras run prod -- dags list-runs -d my_dag",
+        "Options go before ENV. Example: mwaa-extras run prod -- dags list-runs -d my_dag",
     )
-    run.add_argument(
-        "command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the Airflow command, after --"
-    )
+    run.add_argument("command", nargs="*", metavar="-- COMMAND", help="the Airflow command, after --")
     run.set_defaults(func=_run)
 
     trigger = subparsers.add_parser(
@@ -96,6 +94,8 @@ def _run(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
 
     argv = list(args.command)
+    if "--" in argv and argv[0] != "--":
+        raise UsageError("put options before ENV: mwaa-extras run [--timeout S] ENV -- COMMAND")
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:

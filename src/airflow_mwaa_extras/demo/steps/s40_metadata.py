@@ -43,9 +43,11 @@ def run(ctx: DemoContext) -> None:
         standin = start_mwaa_standin({"metadata-env": env_home})
         ctx.resources.callback(standin.stop)
         extra.update(standin.env)
+        warm_up = True
         extra["AIRFLOW_ENV_NAME"] = "metadata-env"
     else:
         env_home = ctx.home
+        warm_up = False
     engine = create_engine(env_home.sql_alchemy_conn)
     summary = seed_history(
         engine, dags=5, runs_per_dag=200, tasks_per_run=4, stuck_run=not AIRFLOW_V_3_0_PLUS
@@ -56,6 +58,16 @@ def run(ctx: DemoContext) -> None:
         f"seeded {summary.dag_runs} DAG runs / {summary.task_instances} task instances over 180 days: {before}"
     )
     ctx.aws.client("s3").create_bucket(Bucket=BUCKET)
+    if warm_up:
+        from airflow_mwaa_extras.testing import standin_rest_api
+
+        # The stand-in starts the environment's REST API on first use: do it before the task's
+        # first InvokeRestApi so a slow start cannot eat the client's timeout.
+        standin_rest_api.handle_invoke_rest_api(
+            "metadata-env",
+            env_home,
+            {"Path": "/dags/~/dagRuns", "Method": "GET", "QueryParameters": {"limit": 1}},
+        )
 
     state = ctx.run_dag(DAG_ID, extra_env=extra)
     if state != "success":
