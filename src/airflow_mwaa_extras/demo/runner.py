@@ -69,7 +69,7 @@ class DemoContext:
             rf"DagRun Finished: dag_id={re.escape(dag_id)},.*?state=(\w+)", proc.stdout + proc.stderr
         )
         if finished:
-            return finished[-1]
+            return str(finished[-1])
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
         raise DemoStepError(
             f"airflow dags test {dag_id} exited {proc.returncode} without finishing a run:\n  "

@@ -74,7 +74,7 @@ def _load_mapping(path: Path) -> dict[str, Any]:
         if suffix == ".json":
             data = json.loads(text) if text.strip() else {}
         else:
-            import yaml  # type: ignore[import-untyped]
+            import yaml  # type: ignore[import-untyped,unused-ignore]
 
             data = yaml.safe_load(text) or {}
     except Exception as err:  # json.JSONDecodeError, yaml.YAMLError

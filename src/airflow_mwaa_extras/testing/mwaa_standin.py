@@ -136,9 +136,16 @@ class MwaaStandin:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving (commands still running finish in the background)."""
+        """Stop serving (commands still running finish in the background), and the REST APIs
+        started for InvokeRestApi of this stand-in's environments."""
         self._server.shutdown()
         self._server.server_close()
+        try:
+            from airflow_mwaa_extras.testing import standin_rest_api
+        except ImportError:
+            return
+        for name in self.environments:
+            standin_rest_api.stop_local_rest_apis(name)
 
     def __enter__(self) -> MwaaStandin:
         return self
