@@ -25,7 +25,7 @@ def test_demo_runs_every_step_and_cleans_up(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    steps = discover_steps()
+    steps = [step for step in discover_steps() if not getattr(step, "OPT_IN", False)]
     for step in steps:
         assert step.TITLE in proc.stdout
     assert f"{len(steps)} of {len(steps)} steps succeeded" in proc.stdout

@@ -26,6 +26,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.list:
         for step in discover_steps():
-            print(f"{step.__name__.rsplit('.', 1)[-1]}: {step.TITLE}")
+            opt_in = " (opt-in: run it with --only)" if getattr(step, "OPT_IN", False) else ""
+            print(f"{step.__name__.rsplit('.', 1)[-1]}: {step.TITLE}{opt_in}")
         return 0
     return run_demo(only=args.only, keep=args.keep)
