@@ -13,6 +13,7 @@ from airflow_mwaa_extras.demo.runner import discover_steps
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the whole demo: every feature's step, several Airflow processes each
 def test_demo_runs_every_step_and_cleans_up(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env["TMPDIR"] = str(tmp_path)
