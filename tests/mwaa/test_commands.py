@@ -13,12 +13,14 @@ from tests.mwaa.airflow_parser import airflow_parser, parse_remote
 
 INSTALLED = str(AIRFLOW_VERSION)
 
+_KEEP_US = "--no-replace-microseconds"
+
 
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("2.10.3", ("dags", "trigger", "--exec-date=2024-01-02T00:00:00+00:00", "--", "d")),
-        ("3.3.1", ("dags", "trigger", "--logical-date=2024-01-02T00:00:00+00:00", "--", "d")),
+        ("2.10.3", ("dags", "trigger", _KEEP_US, "--exec-date=2024-01-02T00:00:00+00:00", "--", "d")),
+        ("3.3.1", ("dags", "trigger", _KEEP_US, "--logical-date=2024-01-02T00:00:00+00:00", "--", "d")),
     ],
     ids=["airflow2", "airflow3"],
 )
@@ -47,6 +49,7 @@ def test_builders_parse_with_the_installed_airflow() -> None:
         ).argv
     )
     assert (trigger.dag_id, json.loads(trigger.conf), trigger.run_id) == ("-odd id", {"k": [1, "x"]}, "-r")
+    assert trigger.replace_microseconds is False
     parsed_date = trigger.logical_date if AIRFLOW_V_3_0_PLUS else trigger.exec_date
     assert parsed_date in (when, when.isoformat())
     runs = parse_remote(c.dags_list_runs("dag.a", airflow_version=INSTALLED, state="failed").argv)

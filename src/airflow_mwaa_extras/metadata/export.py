@@ -63,6 +63,27 @@ class ExportSettings:
     def ext(self) -> str:
         return self.fmt + (".gz" if self.gzip else "")
 
+    def new_manifest(
+        self,
+        now: datetime,
+        *,
+        newer_than: datetime | None,
+        older_than: datetime | None,
+        source: str = "database",
+    ) -> Manifest:
+        """An empty manifest for an export starting ``now``; a random run id when none is set."""
+        run_id = self.run_id or f"export_{now.strftime('%Y%m%dT%H%M%SZ')}_{uuid.uuid4().hex[:8]}"
+        return Manifest(
+            bucket=self.bucket,
+            run_id=run_id,
+            format=self.fmt,
+            compression="gzip" if self.gzip else None,
+            created_at=formats.format_timestamp(now),
+            newer_than=formats.format_timestamp(newer_than) if newer_than else None,
+            older_than=formats.format_timestamp(older_than) if older_than else None,
+            source=source,
+        )
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -110,16 +131,8 @@ def write_archive(
     settings.validated()
     resolve_method(settings.method, conn)
     now = utc_now()
-    run_id = settings.run_id or f"export_{now.strftime('%Y%m%dT%H%M%SZ')}_{uuid.uuid4().hex[:8]}"
-    manifest = Manifest(
-        bucket=settings.bucket,
-        run_id=run_id,
-        format=settings.fmt,
-        compression="gzip" if settings.gzip else None,
-        created_at=formats.format_timestamp(now),
-        newer_than=formats.format_timestamp(newer_than) if newer_than else None,
-        older_than=formats.format_timestamp(older_than) if older_than else None,
-    )
+    manifest = settings.new_manifest(now, newer_than=newer_than, older_than=older_than)
+    run_id = manifest.run_id
     content_type = "text/csv" if settings.fmt == "csv" else "application/x-ndjson"
     for spec, conditions in selections:
         key = render_key(settings.key_template, table=spec.name, run_id=run_id, ext=settings.ext, when=now)

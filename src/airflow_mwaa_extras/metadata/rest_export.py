@@ -9,7 +9,6 @@ REST API does not expose every database column); the docs list them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.metadata import formats
 from airflow_mwaa_extras.metadata.export import ExportResult, ExportSettings, check_window
 from airflow_mwaa_extras.metadata.manifest import (
-    Manifest,
     ManifestObject,
     render_key,
     utc_now,
@@ -234,17 +232,10 @@ def export_via_rest(
     if page_size < 1:
         raise UsageError(f"page_size must be >= 1, got {page_size}")
     now = utc_now()
-    run_id = settings.run_id or f"export_{now.strftime('%Y%m%dT%H%M%SZ')}_{uuid.uuid4().hex[:8]}"
-    manifest = Manifest(
-        bucket=settings.bucket,
-        run_id=run_id,
-        format=settings.fmt,
-        compression="gzip" if settings.gzip else None,
-        created_at=_iso(now),
-        newer_than=_iso(newer_than) if newer_than else None,
-        older_than=_iso(older_than) if older_than else None,
-        source=f"rest_api_{api_version}",
+    manifest = settings.new_manifest(
+        now, newer_than=newer_than, older_than=older_than, source=f"rest_api_{api_version}"
     )
+    run_id = manifest.run_id
     for table in names:
         columns = REST_COLUMNS[api_version][table]
         key = render_key(settings.key_template, table=table, run_id=run_id, ext=settings.ext, when=now)

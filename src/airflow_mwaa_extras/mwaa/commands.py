@@ -286,6 +286,7 @@ def dags_trigger(
     conf: Mapping[str, Any] | str | None = None,
     run_id: str | None = None,
     logical_date: datetime | str | None = None,
+    keep_microseconds: bool = True,
 ) -> AirflowCommand:
     """``dags trigger``: ``--conf`` as JSON, ``--run-id``, and the logical date in the version's dialect.
 
@@ -294,8 +295,14 @@ def dags_trigger(
     :param conf: a mapping or a JSON object text
     :param run_id: the run id to use (Airflow generates one when omitted)
     :param logical_date: ``--exec-date`` on Airflow 2, ``--logical-date`` on Airflow 3
+    :param keep_microseconds: send ``--no-replace-microseconds`` (the default). Airflow's CLI
+        zeroes the logical date's microseconds otherwise, and on Airflow 2 a DAG's logical dates
+        are unique, so two triggers of one DAG in the same second would collide
+        (``DagRunAlreadyExists``) and the second run would be lost.
     """
     argv = ["dags", "trigger"]
+    if keep_microseconds:
+        argv.append("--no-replace-microseconds")
     if conf is not None:
         argv.append(f"--conf={conf_json(conf)}")
     if run_id is not None:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.metadata.manifest import DEFAULT_KEY_TEMPLATE, DEFAULT_MANIFEST_TEMPLATE
-from airflow_mwaa_extras.version_compat import BaseOperator
+from airflow_mwaa_extras.operators._metadata_s3 import MetadataToS3BaseOperator
 
 if TYPE_CHECKING:
-    from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
     from airflow_mwaa_extras.version_compat import Context
 
 AIRFLOW_3_DB_CLEAN_TABLES = ("dag_run", "task_instance", "log")
 
 
-class MetadataCleanupOperator(BaseOperator):
+class MetadataCleanupOperator(MetadataToS3BaseOperator):
     """Archive metadata rows older than ``retention_days`` to S3, verify, then delete them.
 
     Airflow 2: runs, their task instances (and failures, reschedules, XComs) and audit-log rows
@@ -61,13 +58,6 @@ class MetadataCleanupOperator(BaseOperator):
         batch_size: int = 1000,
         dry_run: bool = False,
         archive: bool = True,
-        fmt: str = "csv",
-        gzip: bool = False,
-        key_template: str = DEFAULT_KEY_TEMPLATE,
-        manifest_key_template: str = DEFAULT_MANIFEST_TEMPLATE,
-        environment_name: str | None = None,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,27 +68,9 @@ class MetadataCleanupOperator(BaseOperator):
         # BaseOperator has a dry_run() method: keep the flag under another name.
         self.count_only = dry_run
         self.archive = archive
-        self.fmt = fmt
-        self.gzip = gzip
-        self.key_template = key_template
-        self.manifest_key_template = manifest_key_template
-        self.environment_name = environment_name
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-
-    @cached_property
-    def hook(self) -> MetadataDbHook:
-        from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
-
-        return MetadataDbHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            environment_name=self.environment_name or None,
-        )
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mwaa_extras.metadata.cleanup import CleanupPolicy
-        from airflow_mwaa_extras.metadata.export import ExportSettings
 
         try:
             retention = int(self.retention_days)
@@ -116,14 +88,7 @@ class MetadataCleanupOperator(BaseOperator):
                 raise UsageError(
                     "archive=True needs a bucket (or pass archive=False to delete without a copy)"
                 )
-            settings = ExportSettings(
-                bucket=self.bucket,
-                fmt=self.fmt,
-                gzip=self.gzip,
-                key_template=self.key_template,
-                manifest_key_template=self.manifest_key_template,
-                run_id=str(context["run_id"]),
-            ).validated()
+            settings = self.export_settings(self.bucket, context).validated()
         if self.hook.uses_database:
             return self._clean_database(policy, settings)
         return self._clean_through_environment(policy, settings)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.metadata.manifest import DEFAULT_KEY_TEMPLATE, DEFAULT_MANIFEST_TEMPLATE
-from airflow_mwaa_extras.version_compat import BaseOperator
+from airflow_mwaa_extras.operators._metadata_s3 import MetadataToS3BaseOperator
 
 if TYPE_CHECKING:
-    from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
     from airflow_mwaa_extras.version_compat import Context
 
 
-class MetadataExportOperator(BaseOperator):
+class MetadataExportOperator(MetadataToS3BaseOperator):
     """Stream metadata rows dated in a window to S3 (CSV or JSON Lines) and push the manifest key.
 
     On Airflow 2 the rows come from the metadata DB (PostgreSQL ``COPY`` on MWAA); on Airflow 3
@@ -56,14 +53,7 @@ class MetadataExportOperator(BaseOperator):
         tables: Sequence[str] | None = None,
         older_than_days: int | str | None = None,
         newer_than_days: int | str | None = None,
-        fmt: str = "csv",
-        gzip: bool = False,
-        key_template: str = DEFAULT_KEY_TEMPLATE,
-        manifest_key_template: str = DEFAULT_MANIFEST_TEMPLATE,
         method: str = "auto",
-        environment_name: str | None = None,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -71,27 +61,10 @@ class MetadataExportOperator(BaseOperator):
         self.tables = tables
         self.older_than_days = older_than_days
         self.newer_than_days = newer_than_days
-        self.fmt = fmt
-        self.gzip = gzip
-        self.key_template = key_template
-        self.manifest_key_template = manifest_key_template
         self.method = method
-        self.environment_name = environment_name
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-
-    @cached_property
-    def hook(self) -> MetadataDbHook:
-        from airflow_mwaa_extras.hooks.metadata_db import MetadataDbHook
-
-        return MetadataDbHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            environment_name=self.environment_name or None,
-        )
 
     def execute(self, context: Context) -> str:
-        from airflow_mwaa_extras.metadata.export import ExportSettings, export_metadata
+        from airflow_mwaa_extras.metadata.export import export_metadata
         from airflow_mwaa_extras.metadata.manifest import utc_now
         from airflow_mwaa_extras.metadata.rest_export import export_via_rest
 
@@ -106,15 +79,7 @@ class MetadataExportOperator(BaseOperator):
             if self.newer_than_days
             else None
         )
-        settings = ExportSettings(
-            bucket=self.bucket,
-            fmt=self.fmt,
-            gzip=self.gzip,
-            key_template=self.key_template,
-            manifest_key_template=self.manifest_key_template,
-            run_id=str(context["run_id"]),
-            method=self.method,
-        )
+        settings = self.export_settings(self.bucket, context, method=self.method)
         tables = list(self.tables) if self.tables else None
         if self.hook.uses_database:
             result = export_metadata(
