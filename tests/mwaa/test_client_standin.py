@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -81,3 +82,21 @@ def test_list_runs_parses_with_the_environments_dialect(
     assert standin.stats.cli_expired_token == 0
     assert standin.stats.cli_503 == 0
     assert client.stats.max_token_age_at_send < 60
+
+
+def test_two_triggers_in_one_second_both_create_a_run(client: MwaaEnvironmentClient) -> None:
+    # Airflow's CLI zeroes the logical date's microseconds unless told not to, and a DAG's
+    # logical dates are unique: without --no-replace-microseconds the second run is lost.
+    home = shared_remote_home()
+    first = datetime.now(UTC).replace(microsecond=123456)
+    sent = {f"manual__{uuid.uuid4().hex}": first + timedelta(microseconds=n) for n in range(2)}
+    for index, (run_id, logical_date) in enumerate(sent.items()):
+        cmd = commands.dags_trigger(
+            TARGET_DAG_ID,
+            airflow_version=client.airflow_version,
+            conf={"n": index},
+            run_id=run_id,
+            logical_date=logical_date,
+        )
+        client.run(cmd)
+    assert [run_conf(home, TARGET_DAG_ID, run_id) for run_id in sent] == [{"n": 0}, {"n": 1}]
