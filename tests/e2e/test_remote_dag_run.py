@@ -31,12 +31,6 @@ from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(2400),
-    # Known gap: on 3.x the local scheduler's task processes time out (httpx ReadTimeout) against
-    # the Task Execution API served by testing/local_rest_api.py, so B's runs never finish.
-    # The 3.x transports are covered against a real Airflow in tests/mwaa/test_dag_runs.py.
-    pytest.mark.skipif(
-        AIRFLOW_V_3_0_PLUS, reason="local Airflow 3 scheduler cannot execute tasks yet (see comment)"
-    ),
 ]
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
@@ -64,11 +58,13 @@ def env_b(
     dags.mkdir()
     shutil.copy(EXAMPLE_DAGS / f"{TARGET}.py", dags)
     pg = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None
-    # PostgreSQL lets Airflow 2 use the LocalExecutor (forked tasks, seconds each).
+    # PostgreSQL lets Airflow 2 use the LocalExecutor (forked tasks, seconds each); on Airflow 3
+    # it spares the API server, the scheduler, the DAG processor and the CLI commands one
+    # SQLite file's lock.
     home = create_airflow_home(
         root / "home",
         dags_folder=dags,
-        pg_dsn=pg if not AIRFLOW_V_3_0_PLUS else None,
+        pg_dsn=pg,
         extra_env={"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"},
     )
     home.airflow("dags", "reserialize")

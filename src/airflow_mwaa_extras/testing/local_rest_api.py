@@ -165,7 +165,8 @@ def start_local_rest_api(
     :param extra_env: more environment variables for the server process.
     :param timeout: seconds to wait for the server to answer.
     :param with_execution_api: Airflow 3 only: also serve the Task Execution API under
-        ``/execution/`` (what a local scheduler's tasks talk to; see :attr:`LocalRestApi.root_url`)
+        ``/execution/`` (what a local scheduler's tasks talk to; see :attr:`LocalRestApi.root_url`),
+        warmed up by one request before this returns
     """
     major = _airflow_major()
     password = secrets.token_urlsafe(18)
@@ -222,6 +223,8 @@ def start_local_rest_api(
                 log_path=log_path,
             )
         _wait_until_answers(api, log_path, timeout)
+        if with_execution_api and major == 3:
+            _warm_up_execution_api(api, log_path, timeout)
     except BaseException:
         _kill(process)
         raise
@@ -285,6 +288,34 @@ def _wait_until_answers(api: LocalRestApi, log_path: Path, timeout: float) -> No
             last = f"HTTP {status}: {payload}"
         time.sleep(0.2)
     raise LocalRestApiError(f"the local REST API did not answer ({last}): {_log_tail(log_path)}")
+
+
+def _warm_up_execution_api(api: LocalRestApi, log_path: Path, timeout: float) -> None:
+    # Cadwyn (the versioning layer of the Task Execution API) builds one router per API
+    # version on the first request, synchronously, in the server's only event loop: 8 to 13
+    # seconds on a busy 2-core machine in our runs, during which the whole server answers
+    # nothing. A task's first call (``PATCH /execution/task-instances/{id}/run``) then times
+    # out on the client (``[workers] execution_api_timeout``, 5 s by default) and is retried;
+    # a retry of a call the server did apply gets HTTP 409 (TaskAlreadyRunningError), the task
+    # process exits, and the task instance stays "running" without a heartbeat, so the DAG run
+    # does not finish. One request here pays that cost before anything depends on the server.
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if api.process.poll() is not None:
+            break
+        req = urllib.request.Request(f"{api.root_url}/execution/health", method="GET")
+        try:
+            with urllib.request.urlopen(req, timeout=max(1.0, deadline - time.monotonic())) as resp:
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+        except urllib.error.HTTPError as err:
+            last = f"HTTP {err.code}"
+        except OSError as err:
+            last = str(err)
+        time.sleep(0.2)
+    raise LocalRestApiError(f"the Task Execution API did not answer ({last}): {_log_tail(log_path)}")
 
 
 # --- the child process ---------------------------------------------------------------------

@@ -83,6 +83,11 @@ def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> di
         env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{rest_api.root_url}/execution/"
         env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
+        # A task's calls to the Task Execution API time out after 5 s by default, and a timed
+        # out ``PATCH .../run`` that the server did apply ends the task (its retry gets HTTP
+        # 409). The API server here shares 2 busy cores with the scheduler, the DAG processor,
+        # CLI commands and the tests; give it the time it needs.
+        env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "60"
     else:
         env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor" if pg else "SequentialExecutor"
         env["AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL"] = "5"
