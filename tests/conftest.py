@@ -23,7 +23,12 @@ from typing import Any
 import pytest
 
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
-from airflow_mwaa_extras.testing.local_aws import LocalAws, fake_credentials_env, start_local_aws
+from airflow_mwaa_extras.testing.local_aws import (
+    LocalAws,
+    fake_credentials_env,
+    patched_environ,
+    start_local_aws,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"
@@ -82,16 +87,10 @@ def pg_dsn() -> str:
 def local_aws() -> Iterator[LocalAws]:
     """moto's server on 127.0.0.1 for the whole session, with ``os.environ`` pointing at it."""
     aws = start_local_aws()
-    saved = {key: os.environ.get(key) for key in aws.env}
-    os.environ.update(aws.env)
     try:
-        yield aws
+        with patched_environ(aws.env):
+            yield aws
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
         aws.stop()
 
 

@@ -20,21 +20,18 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from airflow_mwaa_extras.metadata.seed import SeedSummary, seed_history
-from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
+from airflow_mwaa_extras.testing.airflow_home import (
+    AirflowHome,
+    create_airflow_home,
+    pg_copy_database,
+    pg_drop_database,
+)
 from tests.conftest import PG_DSN
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 DAGS = 10
 RUNS_PER_DAG = 300
 TASKS_PER_RUN = 5
-
-
-def _pg_admin(dsn: str) -> Any:
-    import psycopg2
-
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    return conn
 
 
 @dataclass
@@ -63,13 +60,8 @@ class SeededDb:
         for engine in self._engines:  # a template database must have no other sessions
             engine.dispose()
         name = f"mwaa_extras_m5_{uuid.uuid4().hex[:10]}"
-        admin = _pg_admin(PG_DSN)
-        try:
-            with admin.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.home.pg_database}"')
-        finally:
-            admin.close()
-        self._cleanups.append(lambda: _drop(name))
+        pg_copy_database(PG_DSN, self.home.pg_database, name)
+        self._cleanups.append(lambda: pg_drop_database(PG_DSN, name))
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def close(self) -> None:
@@ -78,20 +70,6 @@ class SeededDb:
         for cleanup in self._cleanups:
             cleanup()
         self.home.cleanup()
-
-
-def _drop(name: str) -> None:
-    assert PG_DSN
-    admin = _pg_admin(PG_DSN)
-    try:
-        with admin.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        admin.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

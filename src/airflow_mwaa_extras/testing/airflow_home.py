@@ -95,7 +95,7 @@ class AirflowHome:
             return
         self._cleaned = True
         if self.pg_admin_dsn and self.pg_database:
-            _pg_drop_database(self.pg_admin_dsn, self.pg_database)
+            pg_drop_database(self.pg_admin_dsn, self.pg_database)
         shutil.rmtree(self.path, ignore_errors=True)
 
 
@@ -253,7 +253,18 @@ def _pg_create_from_template(home: AirflowHome, dsn: str, database: str) -> None
         conn.close()
 
 
-def _pg_drop_database(dsn: str, database: str) -> None:
+def pg_copy_database(dsn: str, template: str, database: str) -> None:
+    """Create ``database`` as a copy of ``template`` (which must have no open sessions)."""
+    conn = _pg_connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+    finally:
+        conn.close()
+
+
+def pg_drop_database(dsn: str, database: str) -> None:
+    """Drop ``database`` (its open sessions are ended first); no error when it does not exist."""
     conn = _pg_connect(dsn)
     try:
         with conn.cursor() as cur:
