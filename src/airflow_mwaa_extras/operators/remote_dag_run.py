@@ -11,22 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.mwaa.dag_runs import (
-    TRANSPORTS,
-    RemoteDagRunError,
-    RemoteDagRunFailedError,
-    RemoteDagRuns,
-    deterministic_run_id,
+from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRunError, deterministic_run_id
+from airflow_mwaa_extras.operators._remote_dag_run_task import (
+    RemoteDagRunTaskMixin,
+    check_event,
+    default_deferrable,
 )
-from airflow_mwaa_extras.triggers.remote_dag_run import (
-    MwaaRemoteDagRunTrigger,
-    check_remote,
-    remote_dag_runs,
-)
+from airflow_mwaa_extras.triggers.remote_dag_run import check_remote
 from airflow_mwaa_extras.version_compat import BaseOperator
 
 if TYPE_CHECKING:
@@ -34,32 +28,10 @@ if TYPE_CHECKING:
 
 XCOM_REMOTE_RUN_ID = "remote_run_id"
 
-
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable`` (False when unset)."""
-    from airflow.configuration import conf
-
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+__all__ = ["XCOM_REMOTE_RUN_ID", "MwaaTriggerRemoteDagRunOperator", "check_event", "default_deferrable"]
 
 
-def check_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The trigger's event, or the error it reports, raised as a clear task failure."""
-    if not event or "status" not in event:
-        raise RemoteDagRunError(f"the remote DAG run trigger sent no usable event: {event!r}")
-    if event["status"] == "error":
-        raise RemoteDagRunError(str(event.get("message") or "the remote DAG run trigger failed"))
-    if event["status"] != "success":
-        raise RemoteDagRunFailedError(
-            str(event.get("environment")),
-            str(event.get("dag_id")),
-            str(event.get("run_id")),
-            str(event.get("state")),
-            list(event.get("failed_task_ids") or []),
-        )
-    return dict(event)
-
-
-class MwaaTriggerRemoteDagRunOperator(BaseOperator):
+class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
     """Trigger ``remote_dag_id`` in the MWAA environment ``environment_name``.
 
     The remote run id is pushed to XCom (key ``remote_run_id``); the return value is the run
@@ -108,29 +80,21 @@ class MwaaTriggerRemoteDagRunOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.environment_name = environment_name
-        self.remote_dag_id = remote_dag_id
+        self._assign_remote(
+            environment_name=environment_name,
+            remote_dag_id=remote_dag_id,
+            deferrable=deferrable,
+            transport=transport,
+            aws_conn_id=aws_conn_id,
+            region_name=region_name,
+        )
         self.conf = conf
         self.run_id = run_id
         self.logical_date = logical_date
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.transport = transport
         self.allow_paused = allow_paused
         self.max_wait = max_wait
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-
-    @cached_property
-    def remote(self) -> RemoteDagRuns:
-        return remote_dag_runs(
-            self.environment_name,
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            transport=self.transport,
-            logger=self.log,
-        )
 
     def _remote_run_id(self, context: Context) -> str:
         if self.run_id:
@@ -149,8 +113,7 @@ class MwaaTriggerRemoteDagRunOperator(BaseOperator):
     def _validate(self) -> None:
         if not self.environment_name or not self.remote_dag_id:
             raise UsageError("environment_name and remote_dag_id are required")
-        if self.transport not in TRANSPORTS:
-            raise UsageError(f"transport must be one of {', '.join(TRANSPORTS)}; got {self.transport!r}")
+        self._validate_transport()
         if float(self.poll_interval) <= 0:
             raise UsageError(f"poll_interval must be positive, got {self.poll_interval}")
 
@@ -181,15 +144,7 @@ class MwaaTriggerRemoteDagRunOperator(BaseOperator):
             from datetime import timedelta
 
             self.defer(
-                trigger=MwaaRemoteDagRunTrigger(
-                    environment_name=self.environment_name,
-                    dag_id=self.remote_dag_id,
-                    run_id=run.run_id,
-                    poll_interval=self.poll_interval,
-                    aws_conn_id=self.aws_conn_id,
-                    region_name=self.region_name,
-                    transport=self.remote.transport,
-                ),
+                trigger=self._remote_trigger(run.run_id, self.poll_interval),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.max_wait) if self.max_wait else None,
             )

@@ -8,24 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.mwaa.dag_runs import TRANSPORTS, RemoteDagRuns
-from airflow_mwaa_extras.operators.remote_dag_run import check_event, default_deferrable
-from airflow_mwaa_extras.triggers.remote_dag_run import (
-    MwaaRemoteDagRunTrigger,
-    check_remote,
-    remote_dag_runs,
-)
+from airflow_mwaa_extras.operators._remote_dag_run_task import RemoteDagRunTaskMixin, check_event
+from airflow_mwaa_extras.triggers.remote_dag_run import check_remote
 from airflow_mwaa_extras.version_compat import BaseSensorOperator
 
 if TYPE_CHECKING:
     from airflow_mwaa_extras.version_compat import Context
 
 
-class MwaaRemoteDagRunSensor(BaseSensorOperator):
+class MwaaRemoteDagRunSensor(RemoteDagRunTaskMixin, BaseSensorOperator):
     """Succeed when a remote DAG run (or ``remote_task_id`` in it) succeeds; fail when it fails.
 
     :param environment_name: the remote MWAA environment (templated)
@@ -55,30 +49,21 @@ class MwaaRemoteDagRunSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.environment_name = environment_name
-        self.remote_dag_id = remote_dag_id
+        self._assign_remote(
+            environment_name=environment_name,
+            remote_dag_id=remote_dag_id,
+            deferrable=deferrable,
+            transport=transport,
+            aws_conn_id=aws_conn_id,
+            region_name=region_name,
+        )
         self.run_id = run_id
         self.remote_task_id = remote_task_id
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.transport = transport
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-
-    @cached_property
-    def remote(self) -> RemoteDagRuns:
-        return remote_dag_runs(
-            self.environment_name,
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            transport=self.transport,
-            logger=self.log,
-        )
 
     def _validate(self) -> None:
         if not self.environment_name or not self.remote_dag_id or not self.run_id:
             raise UsageError("environment_name, remote_dag_id and run_id are required")
-        if self.transport not in TRANSPORTS:
-            raise UsageError(f"transport must be one of {', '.join(TRANSPORTS)}; got {self.transport!r}")
+        self._validate_transport()
 
     def execute(self, context: Context) -> Any:
         self._validate()
@@ -88,16 +73,7 @@ class MwaaRemoteDagRunSensor(BaseSensorOperator):
         if self.poke(context):
             return None
         self.defer(
-            trigger=MwaaRemoteDagRunTrigger(
-                environment_name=self.environment_name,
-                dag_id=self.remote_dag_id,
-                run_id=self.run_id,
-                task_id=self.remote_task_id,
-                poll_interval=self.poke_interval,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                transport=self.remote.transport,
-            ),
+            trigger=self._remote_trigger(self.run_id, self.poke_interval, self.remote_task_id),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
