@@ -208,7 +208,7 @@ def test_a_failed_command_raises_with_its_stderr(stubbed: tuple[Any, Stubber]) -
         ) as info:
             client.run(commands.dags_trigger("nope", airflow_version="2.10.3"))
         assert info.value.stderr == stderr
-        assert info.value.command == "dags trigger -- nope"
+        assert info.value.command == "dags trigger --no-replace-microseconds -- nope"
         assert client.run("dags trigger nope", check=False).failed
 
 
