@@ -8,8 +8,10 @@ One HTTP server answers, for boto3 pointed at it with ``endpoint_url`` (or
 - ``InvokeRestApi``, handed to :mod:`airflow_mwaa_extras.testing.standin_rest_api` when that
   module is importable, otherwise refused as an unknown operation;
 - ``POST /aws_mwaa/cli``: the command line is split like a shell would, checked against the
-  commands MWAA accepts, and run with the real ``airflow`` CLI (``python -m airflow``) in the
-  environment's own Airflow home; stdout and stderr come back base64-encoded in JSON;
+  commands MWAA accepts, and run with the real ``airflow`` CLI in the environment's own Airflow
+  home (in a process forked from one that has imported Airflow's CLI already, see
+  :mod:`~airflow_mwaa_extras.testing.airflow_cli_server`; ``warm_cli=False`` starts
+  ``python -m airflow`` per command instead); stdout and stderr come back base64-encoded in JSON;
 - ``GET /aws_mwaa/aws-console-sso?login=true#TOKEN``: a page naming the environment.
 
 It behaves like MWAA where it matters to a client: tokens expire (60 s by default; a parameter so
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import re
 import secrets
 import shlex
@@ -48,10 +51,12 @@ from urllib.parse import unquote
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.errors import MwaaError
+from airflow_mwaa_extras.testing.airflow_cli_server import AirflowCliServer, AirflowCliServerError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+log = logging.getLogger(__name__)
 MAX_CONCURRENT_COMMANDS = 4
 _AUTH_KEY = re.compile(r"Credential=([^/,\s]+)/")
 
@@ -83,6 +88,9 @@ class _Environment:
     airflow_version: str
     in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cli_server: AirflowCliServer | None = None
+    cli_server_failed: bool = False
+    cli_server_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class MwaaStandin:
@@ -104,6 +112,7 @@ class MwaaStandin:
         airflow_version: str | None = None,
         region: str = REGION,
         denied_access_keys: frozenset[str] | set[str] = frozenset(),
+        warm_cli: bool = True,
     ) -> None:
         if not environments:
             raise MwaaStandinError("the MWAA stand-in needs at least one environment")
@@ -112,6 +121,7 @@ class MwaaStandin:
         self.token_lifetime = token_lifetime
         self.max_concurrent_commands = max_concurrent_commands
         self.command_timeout = command_timeout
+        self.warm_cli = warm_cli
         self.region = region
         self.denied_access_keys = frozenset(denied_access_keys)
         self.stats = StandinStats()
@@ -140,6 +150,11 @@ class MwaaStandin:
         started for InvokeRestApi of this stand-in's environments."""
         self._server.shutdown()
         self._server.server_close()
+        for env in self.environments.values():
+            with env.cli_server_lock:
+                if env.cli_server is not None:
+                    env.cli_server.stop()
+                    env.cli_server = None
         try:
             from airflow_mwaa_extras.testing import standin_rest_api
         except ImportError:
@@ -208,18 +223,7 @@ class MwaaStandin:
             with self._stats_lock:
                 self.stats.max_in_flight = max(self.stats.max_in_flight, env.in_flight)
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "airflow", *argv],
-                env=env.home.full_env(),
-                capture_output=True,
-                timeout=self.command_timeout,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-            stdout, stderr = proc.stdout, proc.stderr
-        except subprocess.TimeoutExpired as err:
-            stdout = err.stdout or b""
-            stderr = (err.stderr or b"") + f"\ncommand timed out after {self.command_timeout} s\n".encode()
+            stdout, stderr = self._run_airflow(env, argv)
         finally:
             with env.lock:
                 env.in_flight -= 1
@@ -229,6 +233,40 @@ class MwaaStandin:
             "stderr": base64.b64encode(stderr).decode("ascii"),
         }
         return 200, json.dumps(body).encode()
+
+    def _run_airflow(self, env: _Environment, argv: list[str]) -> tuple[bytes, bytes]:
+        """The real ``airflow`` CLI of the environment's home: stdout and stderr."""
+        server = self._warm_cli_server(env)
+        if server is not None:
+            result = server.run(argv, timeout=self.command_timeout)
+            return result.stdout, result.stderr
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "airflow", *argv],
+                env=env.home.full_env(),
+                capture_output=True,
+                timeout=self.command_timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as err:
+            stderr = (err.stderr or b"") + f"\ncommand timed out after {self.command_timeout} s\n".encode()
+            return err.stdout or b"", stderr
+        return proc.stdout, proc.stderr
+
+    def _warm_cli_server(self, env: _Environment) -> AirflowCliServer | None:
+        """The environment's warm CLI server (started on first use), or None to start ``airflow``."""
+        if not self.warm_cli:
+            return None
+        with env.cli_server_lock:
+            if env.cli_server is None and not env.cli_server_failed:
+                try:
+                    env.cli_server = AirflowCliServer(env.home.full_env())
+                except AirflowCliServerError as err:
+                    # Still correct, only slower: every command starts its own `airflow` process.
+                    log.warning("environment %s: %s; starting airflow per command", env.name, err)
+                    env.cli_server_failed = True
+            return env.cli_server
 
 
 def _local_airflow_version() -> str:
