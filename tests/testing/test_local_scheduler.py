@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
@@ -38,7 +40,7 @@ def test_airflow_3_tasks_reach_the_execution_api_with_a_generous_timeout() -> No
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"
     # more than Airflow's 5 s default, under a key this Airflow really has
     assert float(env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]) >= 30
-    for name in env:
+    for name in (n for n in env if n.startswith("AIRFLOW__")):
         section, key = _option(name)
         options = conf.configuration_description.get(section, {}).get("options", {})
         assert key in options, f"{name} is not an option of this Airflow"
@@ -55,3 +57,13 @@ def test_airflow_2_executor_follows_the_metadata_db() -> None:
     assert scheduler_env(_home())["AIRFLOW__CORE__EXECUTOR"] == "SequentialExecutor"
     pg = _home("postgresql+psycopg2://u@127.0.0.1:5432/db")
     assert scheduler_env(pg)["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_the_executors_find_this_interpreters_airflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Airflow 2's SequentialExecutor runs `airflow tasks run` by name; a demo started as
+    # .venv/bin/mwaa-extras (venv not activated) once left B's scheduler dead on FileNotFoundError.
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    env = scheduler_env(_home(), _api())
+    found = shutil.which("airflow", path=env["PATH"])
+    assert found is not None
+    assert Path(found).parent == Path(sys.executable).parent

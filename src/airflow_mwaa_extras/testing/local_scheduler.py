@@ -9,6 +9,7 @@ Airflow 2 falls back to ``SequentialExecutor``.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -74,6 +75,11 @@ def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> di
         "AIRFLOW__CORE__PARALLELISM": "4",
         # the log server of every local scheduler would otherwise fight over port 8793
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        # Airflow 2's SequentialExecutor starts `airflow tasks run` by name: this interpreter's
+        # `airflow` must come first on PATH, also when the caller's venv is not activated.
+        "PATH": os.pathsep.join(
+            p for p in (os.path.dirname(sys.executable), os.environ.get("PATH", "")) if p
+        ),
     }
     if AIRFLOW_V_3_0_PLUS:
         if rest_api is None:

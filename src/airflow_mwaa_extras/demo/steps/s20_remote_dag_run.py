@@ -13,9 +13,6 @@ import time
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
 
 ORDER = 20
-# Starts a second Airflow with its own scheduler and REST API: many minutes on 2 cores, so it runs
-# only with `mwaa-extras demo --only s20_remote_dag_run` (Airflow 2 and 3; docs/cross-environment.md).
-OPT_IN = True
 TITLE = "Cross-environment DAG run: A triggers B's DAG, waits, reports B's final state"
 
 TARGET = "example_mwaa_extras_remote_target"
