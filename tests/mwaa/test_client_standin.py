@@ -100,3 +100,18 @@ def test_two_triggers_in_one_second_both_create_a_run(client: MwaaEnvironmentCli
         )
         client.run(cmd)
     assert [run_conf(home, TARGET_DAG_ID, run_id) for run_id in sent] == [{"n": 0}, {"n": 1}]
+
+
+def test_a_dead_warm_cli_server_falls_back_to_a_process_per_command() -> None:
+    with start_mwaa_standin({"crashy": shared_remote_home()}) as standin:
+        crashy = MwaaEnvironmentClient("crashy", endpoint_url=standin.endpoint_url, region_name="us-east-1")
+        version = crashy.airflow_version
+        crashy.run(commands.variables_set("mwaa_extras_fallback", "v1", airflow_version=version))
+        env = standin.environments["crashy"]
+        assert env.cli_server is not None
+        env.cli_server.process.kill()
+        env.cli_server.process.wait()
+        got = crashy.run(commands.variables_get("mwaa_extras_fallback", airflow_version=version))
+        assert got.stdout.rstrip("\n").endswith("v1")
+        assert env.cli_server is None
+        assert env.cli_server_failed

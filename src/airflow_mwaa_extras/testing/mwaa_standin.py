@@ -238,8 +238,20 @@ class MwaaStandin:
         """The real ``airflow`` CLI of the environment's home: stdout and stderr."""
         server = self._warm_cli_server(env)
         if server is not None:
-            result = server.run(argv, timeout=self.command_timeout)
-            return result.stdout, result.stderr
+            try:
+                result = server.run(argv, timeout=self.command_timeout)
+                return result.stdout, result.stderr
+            except (AirflowCliServerError, OSError) as err:
+                # The warm server (or this command's child) died: run this and later commands
+                # the slow way rather than fail a command the environment would have run.
+                log.warning(
+                    "environment %s: warm CLI server failed (%s); starting airflow per command", env.name, err
+                )
+                with env.cli_server_lock:
+                    env.cli_server_failed = True
+                    if env.cli_server is server:
+                        env.cli_server = None
+                server.stop()
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "airflow", *argv],
