@@ -25,12 +25,18 @@ def register(subparsers: Any) -> None:
     check.add_argument("--resolve", action="store_true", help="also run a resolver dry run (needs PyPI)")
     check.add_argument("--resolver", choices=("uv", "pip"), help="default: uv when on PATH, else pip")
     check.add_argument("--timeout", type=float, default=300.0, help="resolver time limit in seconds")
+    check.add_argument(
+        "--plugins-zip",
+        type=Path,
+        metavar="ZIP",
+        help="with --no-index: the plugins.zip holding the wheels (default: plugins.zip beside the file)",
+    )
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(func=_check)
 
 
 def _check(args: argparse.Namespace) -> int:
-    from airflow_mwaa_extras.deploy import requirements
+    from airflow_mwaa_extras.deploy import offline, requirements
     from airflow_mwaa_extras.deploy.report import Report
     from airflow_mwaa_extras.exceptions import UsageError
 
@@ -41,6 +47,10 @@ def _check(args: argparse.Namespace) -> int:
     report = Report()
     report.ran("requirements")
     report.add(requirements.check_requirements(text, version, path=args.file.name))
+    if offline.has_no_index(text):
+        report.ran("requirements-offline")
+        zip_path = args.plugins_zip or args.file.parent / "plugins.zip"
+        report.add(offline.check_offline(text, version, zip_path, path=args.file.name))
     if args.resolve:
         report.ran("requirements-resolve")
         report.add(

@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
     build.add_argument("requirements", type=Path, metavar="REQUIREMENTS_TXT")
     build.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")
     build.add_argument("-o", "--output", type=Path, default=Path("plugins.zip"), help="default: plugins.zip")
-    build.add_argument("--plugins", type=Path, metavar="DIR", help="the plugins folder to zip with the wheels")
+    build.add_argument(
+        "--plugins", type=Path, metavar="DIR", help="the plugins folder to zip with the wheels"
+    )
     build.add_argument(
         "--requirements-out",
         type=Path,

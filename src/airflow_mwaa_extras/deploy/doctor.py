@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from airflow_mwaa_extras.deploy import plugins_zip, requirements, startup_script
+from airflow_mwaa_extras.deploy import offline, plugins_zip, requirements, startup_script
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
@@ -94,6 +94,10 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
                 )
             ]
         )
+    if req_text is not None and offline.has_no_index(req_text):
+        report.ran("requirements-offline")
+        # The plugins check below already reports a zip above the size advice.
+        report.add(offline.check_offline(req_text, version, plugin_target, check_size=False))
     if plugin_target is not None:
         report.ran("plugins")
         provided = set(requirements.airflow_constraints(version)) | set(requirements.essential_pins(version))

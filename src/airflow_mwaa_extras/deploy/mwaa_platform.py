@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from functools import cache
 from pathlib import Path
 
@@ -113,17 +112,3 @@ def zip_wheels(path: Path) -> dict[str, WheelFile]:
     with zipfile.ZipFile(path) as zf:
         names = [n for n in zf.namelist() if "/" not in n.rstrip("/") and n.endswith(".whl")]
     return {n: w for n in names if (w := parse_wheel(n)) is not None}
-
-
-def wheel_requires(archive: Path, member: str) -> list[str]:
-    """``Requires-Dist`` of a wheel stored at ``member`` inside the zip ``archive``."""
-    import io
-
-    with zipfile.ZipFile(archive) as outer, outer.open(member) as handle:
-        data = io.BytesIO(handle.read())
-    with zipfile.ZipFile(data) as wheel:
-        meta = next((n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")), None)
-        if meta is None:
-            return []
-        headers = HeaderParser().parsestr(wheel.read(meta).decode("utf-8", "replace"))
-    return headers.get_all("Requires-Dist") or []

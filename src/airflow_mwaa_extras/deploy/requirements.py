@@ -187,6 +187,17 @@ def _check_constraint_line(
                     options[0].lineno,
                 )
             )
+        elif any(line.is_option and line.text.split()[0] == "--no-index" for line in lines):
+            # Offline installs: the guide leaves the line out and MWAA applies its image's file.
+            findings.append(
+                Finding(
+                    "requirements.constraint-image",
+                    Severity.INFO,
+                    "no constraint line with --no-index: MWAA applies the constraints file of its image",
+                    path,
+                    1,
+                )
+            )
         else:
             findings.append(
                 Finding(

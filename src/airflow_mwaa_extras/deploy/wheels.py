@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
@@ -65,7 +66,7 @@ class WheelsBuildResult:
     zip_size: int
     requirements_path: Path
     added: list[tuple[LockedPackage, LockedWheel, int]] = field(default_factory=list)
-    left_out: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[tuple[NormalizedName, str]] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -125,10 +126,9 @@ def lock(
     return {pkg.name: pkg for pkg in (_package(p) for p in data.get("packages", []))}
 
 
-def _package(entry: dict[str, object]) -> LockedPackage:
+def _package(entry: dict[str, Any]) -> LockedPackage:
     wheels = []
-    for wheel in entry.get("wheels", []) or []:  # type: ignore[union-attr]
-        assert isinstance(wheel, dict)
+    for wheel in entry.get("wheels") or []:
         source = str(wheel.get("url") or wheel.get("path") or "")
         hashes = wheel.get("hashes") or {}
         filename = str(wheel.get("name") or source.rsplit("/", 1)[-1])
@@ -359,7 +359,9 @@ def build_wheels_zip(
         # Two resolutions at once (uv waits on the network, not the CPU): with MWAA's base
         # install, for the versions; alone, to name what MWAA already had of its closure.
         with ThreadPoolExecutor(2) as pool:
-            joint = pool.submit(lock, [base_file, user_file], airflow_version, find_links=links, timeout=timeout)
+            joint = pool.submit(
+                lock, [base_file, user_file], airflow_version, find_links=links, timeout=timeout
+            )
             alone = pool.submit(_user_closure, reqs, airflow_version, links, timeout)
             resolved, closure = joint.result(), alone.result()
         _check_base_unchanged(resolved, base, airflow_version)
@@ -398,7 +400,9 @@ def build_wheels_zip(
 def _check_base_unchanged(
     resolved: dict[NormalizedName, LockedPackage], base: dict[NormalizedName, str], airflow_version: str
 ) -> None:
-    moved = sorted(f"{n}=={base[n]} -> {p.version}" for n, p in resolved.items() if n in base and p.version != base[n])
+    moved = sorted(
+        f"{n}=={base[n]} -> {p.version}" for n, p in resolved.items() if n in base and p.version != base[n]
+    )
     if moved:
         raise MwaaExtrasError(
             f"these requirements would change packages MWAA {airflow_version}'s image installs: "
@@ -450,4 +454,9 @@ def render_base(airflow_version: str, *, timeout: float = RESOLVE_TIMEOUT) -> st
         "# (psycopg2, pycurl, ...) carry the version of the day it was written.",
         f"# Regenerate: mwaa-extras wheels base --airflow-version {airflow_version} --write",
     ]
-    return "\n".join([*head, *(f"{p.name}=={p.version}" for p in sorted(resolved.values(), key=lambda p: p.name))]) + "\n"
+    return (
+        "\n".join(
+            [*head, *(f"{p.name}=={p.version}" for p in sorted(resolved.values(), key=lambda p: p.name))]
+        )
+        + "\n"
+    )
