@@ -70,11 +70,13 @@ def check_offline(
     *,
     path: str = "requirements.txt",
     check_size: bool = True,
+    size_limit: int = plugins_zip.SIZE_ADVICE,
 ) -> list[Finding]:
     """Findings for a ``--no-index`` requirements file and the plugins (zip or folder) beside it.
 
     :param plugins: plugins.zip or the plugins folder; None when there is none
     :param check_size: report a zip above MWAA's 1 GB advice (the doctor's plugins check does already)
+    :param size_limit: that advice in bytes
     """
     if not has_no_index(text):
         return []
@@ -112,7 +114,7 @@ def check_offline(
             )
         )
         return findings
-    if check_size and plugins.is_file() and plugins.stat().st_size > plugins_zip.SIZE_ADVICE:
+    if check_size and plugins.is_file() and plugins.stat().st_size > size_limit:
         findings.append(
             Finding(
                 "requirements.plugins-size",
