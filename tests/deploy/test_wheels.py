@@ -87,7 +87,8 @@ def test_target_tags_are_mwaa_cpython_on_manylinux_x86_64(
     tags = set(mwaa_platform.target_tags(version))
     for spec in fits:
         wheel = mwaa_platform.parse_wheel(f"x-1.0-{spec}.whl")
-        assert wheel is not None and wheel.fits(version), spec
+        assert wheel is not None, spec
+        assert wheel.fits(version), spec
     for spec in misfits:
         assert Tag(*spec.split("-")) not in tags, spec
 
