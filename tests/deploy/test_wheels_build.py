@@ -22,6 +22,7 @@ from airflow_mwaa_extras.deploy import mwaa_platform, requirements, wheels
 from airflow_mwaa_extras.deploy.doctor import DoctorOptions, parse_dag_folder, run_doctor
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+from airflow_mwaa_extras.testing import offline_install
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
 # A pure-Python package, one with compiled wheels, one whose dependency (requests) MWAA has,
@@ -30,7 +31,7 @@ USER_REQUIREMENTS = (
     '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-{v}/constraints-{py}.txt"\n'
     "xmltodict\nmmh3\nrequests-file\nhumanize\n"
 )
-UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"  # the discard port: nothing answers
+UNREACHABLE_INDEX = offline_install.UNREACHABLE_INDEX
 
 
 def _uv() -> str:
@@ -230,27 +231,10 @@ def test_doctor_flags_a_missing_wheel_and_is_clean_after_wheels_build(tmp_path: 
 @pytest.fixture(scope="session")
 def mwaa_base_venv_2103(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh environment with exactly MWAA 2.10.3's base install (uv from its cache: seconds)."""
-    uv = _uv()
+    _uv()
     if sys.version_info[:2] != (3, 11):
         pytest.skip("the offline install needs CPython 3.11, MWAA 2.x's")
-    venv = tmp_path_factory.mktemp("mwaa-base") / "venv"
-    subprocess.run([uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(venv)], check=True)
-    cmd = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
-    for name in ("airflow_constraints.txt", "mwaa_essential_constraints.txt"):
-        cmd += ["-c", str(requirements.constraints_file("2.10.3", name))]
-    cmd += ["-r", str(requirements.constraints_file("2.10.3", "mwaa_base_requirements.txt"))]
-    subprocess.run(cmd, check=True, timeout=1200)
-    return venv
-
-
-def _freeze(python: Path) -> set[str]:
-    proc = subprocess.run(
-        [str(python), "-m", "pip", "freeze", "--all", "--disable-pip-version-check"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {line for line in proc.stdout.splitlines() if "==" in line}
+    return offline_install.mwaa_base_environment("2.10.3", tmp_path_factory.mktemp("mwaa-base") / "venv")
 
 
 OFFLINE_DAG = """
@@ -281,33 +265,24 @@ with DAG("offline_wheels", start_date=pendulum.datetime(2024, 1, 1), schedule=No
 def test_offline_install_on_mwaa_2x_base_moves_no_pin_and_the_dag_parses(
     mwaa_base_venv_2103: Path, tmp_path: Path
 ) -> None:
-    python = mwaa_base_venv_2103 / "bin" / "python"
+    python = mwaa_base_venv_2103
     result, _ = _build(tmp_path, "2.10.3")
-    folder = tmp_path / "usr-local-airflow-plugins"
-    with zipfile.ZipFile(result.zip_path) as zf:
-        zf.extractall(folder)
-    before = _freeze(python)
-    env = {**os.environ, "PIP_INDEX_URL": UNREACHABLE_INDEX, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    env.pop("PIP_FIND_LINKS", None)
-    # As MWAA runs it: the file, plus the image's constraints since the file has no constraint line.
-    cmd = [str(python), "-m", "pip", "install", "--no-index", "--find-links", str(folder)]
-    cmd += ["-r", str(result.requirements_path)]
-    for name in ("airflow_constraints.txt", "mwaa_essential_constraints.txt"):
-        cmd += ["-c", str(requirements.constraints_file("2.10.3", name))]
+    args = (python, result.zip_path, result.requirements_path, "2.10.3", tmp_path)
     # First without the mmh3 wheel: no index may stand in for a missing wheel.
-    partial = tmp_path / "partial"
-    shutil.copytree(folder, partial, ignore=shutil.ignore_patterns("mmh3-*"))
-    missing = [part if part != str(folder) else str(partial) for part in cmd]
-    proc = subprocess.run(missing, capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert proc.returncode != 0
-    assert "mmh3" in proc.stderr
-    assert _freeze(python) == before
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    after = _freeze(python)
-    assert before <= after, f"MWAA pins moved: {sorted(before - after)}"
-    added = {line.split("==")[0].lower() for line in after - before}
-    assert added == {"xmltodict", "mmh3", "requests-file", "airflow-mwaa-extras"}
+    missing = offline_install.install_offline(*args, leave_out=("mmh3-*",))
+    assert missing.returncode != 0
+    assert "mmh3" in missing.output
+    assert not missing.added
+    assert not missing.moved
+    done = offline_install.install_offline(*args)
+    assert done.returncode == 0, done.output[-3000:]
+    assert not done.moved, f"MWAA pins moved: {sorted(done.moved)}"
+    assert {line.split("==")[0].lower() for line in done.added} == {
+        "xmltodict",
+        "mmh3",
+        "requests-file",
+        "airflow-mwaa-extras",
+    }
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "offline_wheels.py").write_text(OFFLINE_DAG)
