@@ -15,6 +15,7 @@ import os
 import shutil
 import site
 import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -85,9 +86,10 @@ def find_uv() -> str:
         return str(find_uv_bin())
     except (ImportError, FileNotFoundError):
         pass
-    user_bin = Path(site.getuserbase(), "bin", "uv")
-    if user_bin.is_file():
-        return str(user_bin)
+    # `pip install --user uv` (what ./dev does), or pip into the interpreter this venv was made from
+    for candidate in (Path(site.getuserbase(), "bin", "uv"), Path(sys.base_prefix, "bin", "uv")):
+        if candidate.is_file():
+            return str(candidate)
     raise UsageError("wheels build needs uv (pip install uv), or set MWAA_EXTRAS_UV to its path")
 
 
