@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.tags import Tag
 
+from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.deploy import mwaa_platform, requirements, wheels
 from airflow_mwaa_extras.deploy.offline import check_offline
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
@@ -309,3 +310,30 @@ def test_base_conflict_and_constraint_pin_are_errors(tmp_path: Path) -> None:
     found = checks(check_offline(HEAD + "requests<2\ndocopt\n", "2.10.3", zip_path))
     assert "conflicts with requests==" in found["requirements.base-conflict"]
     assert "pin docopt==0.6.2" in found["requirements.wheel-constraint"]
+
+
+def test_requirements_check_reads_the_zip_beside_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins_with(tmp_path, ("demo-pkg", "1.0", "py3-none-any", ("leaf>=2",)))
+    req = tmp_path / "requirements.txt"
+    req.write_text(HEAD + "demo-pkg==1.0\n")
+    assert main(["requirements", "check", str(req), "--airflow-version", "2.10.3"]) == 1
+    out = capsys.readouterr().out
+    assert "no cp311 manylinux x86_64 wheel for leaf>=2 (needed by demo-pkg) in plugins.zip" in out
+    other = tmp_path / "elsewhere.zip"
+    (tmp_path / "plugins.zip").rename(other)
+    assert (
+        main(["requirements", "check", str(req), "--airflow-version", "2.10.3", "--plugins-zip", str(other)])
+        == 1
+    )
+    assert "in elsewhere.zip" in capsys.readouterr().out
+
+
+def test_wheels_base_lists_the_shipped_image(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["wheels", "base", "--airflow-version", "3.3.1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "apache-airflow==3.3.1" in out
+    assert "apache-airflow-providers-fab" in {line.split("==")[0] for line in out}
+    assert main(["wheels", "base", "--airflow-version", "3.3.1", "--write"]) == 1
+    assert capsys.readouterr().err.strip() == "mwaa-extras: error: --write needs --refresh"

@@ -155,6 +155,7 @@ def test_3x_requirements_resolve_offline_from_the_zip_and_mwaa_base(
     assert {"xmltodict", "mmh3", "requests-file", "airflow-mwaa-extras"} <= set(resolved)
 
 
+@pytest.mark.slow
 def test_a_requirement_without_a_wheel_for_mwaa_fails_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
