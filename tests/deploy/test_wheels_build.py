@@ -182,6 +182,34 @@ def test_a_requirement_that_would_move_an_mwaa_pin_fails(tmp_path: Path) -> None
         wheels.build_wheels_zip(req, "2.10.3", tmp_path / "plugins.zip")
 
 
+@pytest.mark.slow
+def test_a_failed_build_leaves_the_last_zip_and_file_alone_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _uv()
+    req = tmp_path / "requirements.in"
+    req.write_text("xmltodict\n")
+    zip_path, out_req = tmp_path / "plugins.zip", tmp_path / "requirements.txt"
+    zip_path.write_bytes(b"last good zip")
+    out_req.write_text("last good file\n")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    # injected fault: the download cache cannot be written (a file stands where a folder must go)
+    monkeypatch.setenv("MWAA_EXTRAS_CACHE_DIR", str(blocker / "cache"))
+    args = ["wheels", "build", str(req), "--airflow-version", "2.10.3", "-o", str(zip_path)]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mwaa-extras: error: cannot use the wheel cache")
+    assert len(err.splitlines()) == 1
+    assert zip_path.read_bytes() == b"last good zip"
+    assert out_req.read_text() == "last good file\n"
+    assert not list(tmp_path.glob("*.tmp"))
+    monkeypatch.setenv("MWAA_EXTRAS_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(args) == 0
+    assert _wheel_names(zip_path) == ["xmltodict-0.14.2-py2.py3-none-any.whl"]
+    assert "xmltodict==0.14.2" in out_req.read_text()
+
+
 # -- doctor before and after -----------------------------------------------------------------
 
 

@@ -253,7 +253,10 @@ def fetch_wheel(wheel: LockedWheel, *, base_dir: Path | None = None, cache: Path
     target = folder / wheel.filename
     if target.is_file() and _sha256(target) == wheel.sha256:
         return target
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MwaaExtrasError(f"cannot use the wheel cache {folder.parent.parent}: {err.strerror}") from err
     last = "no attempt"
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         tmp = folder / f".{wheel.filename}.{os.getpid()}.part"
@@ -391,6 +394,7 @@ def build_wheels_zip(
     left_out = sorted((n, base[n]) for n in closure if n in base) if leave_out_base else []
     target = requirements_out or output.resolve().parent / "requirements.txt"
     body = render_requirements(airflow_version, pinned_lines(reqs, resolved))
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp_req = target.with_name(target.name + ".tmp")
     tmp_req.write_text(body, encoding="utf-8")
     os.replace(tmp_req, target)
