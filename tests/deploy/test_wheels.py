@@ -305,6 +305,12 @@ def test_no_index_without_a_zip_or_find_links_is_an_error(tmp_path: Path) -> Non
     assert check_offline("humanize==4.11.0\n", "2.10.3", None) == []  # not offline: not this check
 
 
+def test_extras_of_an_mwaa_package_are_a_warning(tmp_path: Path) -> None:
+    zip_path = plugins_with(tmp_path, ("demo-pkg", "1.0", "py3-none-any", ()))
+    found = check_offline(HEAD + "apache-airflow-providers-amazon[pandas]\ndemo-pkg\n", "2.10.3", zip_path)
+    assert [(f.check, f.severity) for f in found] == [("requirements.base-extras", "warning")]
+
+
 def test_base_conflict_and_constraint_pin_are_errors(tmp_path: Path) -> None:
     zip_path = plugins_with(tmp_path, ("docopt", "0.6.1", "py3-none-any", ()))
     found = checks(check_offline(HEAD + "requests<2\ndocopt\n", "2.10.3", zip_path))

@@ -169,6 +169,20 @@ def _check_wheels(text: str, airflow_version: str, wheels: _Wheels, path: str) -
                         lineno,
                     )
                 )
+            elif req.extras:
+                # The image's copy is installed without these extras: their dependencies need
+                # wheels too, and an installed package's metadata is not at hand here.
+                findings.append(
+                    Finding(
+                        "requirements.base-extras",
+                        Severity.WARNING,
+                        f"{req}{where}: MWAA's image has {name} without the extras "
+                        f"[{','.join(sorted(req.extras))}]; their dependencies need wheels in the zip "
+                        "too (mwaa-extras wheels build adds them)",
+                        path,
+                        lineno,
+                    )
+                )
             continue
         matches = [w for w in fitting.get(name, []) if req.specifier.contains(w.version, prereleases=True)]
         if not matches:
