@@ -99,18 +99,25 @@ def lock(
     *,
     find_links: Iterable[Path] = (),
     timeout: float = RESOLVE_TIMEOUT,
+    pin_base: bool = True,
 ) -> dict[NormalizedName, LockedPackage]:
     """Resolve ``requirement_files`` under MWAA's constraints for MWAA's platform (``uv pip compile``).
 
     Returns every package of the resolution with the wheels that fit MWAA's platform (uv keeps
     only those in a platform-targeted ``pylock.toml``); an empty ``wheels`` means sdist only.
+
+    :param pin_base: also hold the image's packages at the shipped versions: a few (psycopg2,
+        pycurl, the stubs) are not in the constraints, and a newer release on PyPI must not
+        look like something MWAA lacks
     """
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-lock-") as tmp:
         out = Path(tmp, "pylock.toml")
         cmd = [find_uv(), "pip", "compile", "--quiet", "--no-header"]
         cmd += ["--python-version", requirements.python_version_for(airflow_version)]
         cmd += ["--python-platform", mwaa_platform.UV_PLATFORM]
-        for name in ("airflow_constraints.txt", "mwaa_essential_constraints.txt"):
+        names = ["airflow_constraints.txt", "mwaa_essential_constraints.txt"]
+        names += [mwaa_platform.BASE_RESOLVED] if pin_base else []
+        for name in names:
             cmd += ["-c", str(requirements.constraints_file(airflow_version, name))]
         for link in find_links:
             cmd += ["--find-links", str(link)]
@@ -452,7 +459,7 @@ def _user_closure(
 def render_base(airflow_version: str, *, timeout: float = RESOLVE_TIMEOUT) -> str:
     """``mwaa_base_resolved.txt``: MWAA's base requirements resolved under its constraints."""
     base_file = requirements.constraints_file(airflow_version, "mwaa_base_requirements.txt")
-    resolved = lock([base_file], airflow_version, timeout=timeout)
+    resolved = lock([base_file], airflow_version, timeout=timeout, pin_base=False)
     head = [
         f"# What MWAA's image for Airflow {airflow_version} has installed before requirements.txt:",
         "# mwaa_base_requirements.txt resolved under airflow_constraints.txt and MWAA's essential pins",
