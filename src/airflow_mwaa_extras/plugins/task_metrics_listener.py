@@ -79,20 +79,49 @@ def namespace() -> str:
     return conf.get(CONFIG_SECTION, "task_metrics_namespace", fallback=DEFAULT_NAMESPACE) or DEFAULT_NAMESPACE
 
 
+# Environment variables that choose where and as whom the client sends.
+_CLIENT_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_CLOUDWATCH",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+)
+_clients: dict[tuple[object, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client() -> Any:
+    """The process's CloudWatch client, made again when the endpoint or credentials change."""
+    key = (os.getpid(), *(os.environ.get(name) for name in _CLIENT_ENV))
+    with _clients_lock:
+        if key not in _clients:
+            import boto3
+
+            from airflow_mwaa_extras.metrics.publish import cloudwatch_client_config
+
+            config = cloudwatch_client_config(
+                connect_timeout=SEND_CONNECT_TIMEOUT, read_timeout=SEND_READ_TIMEOUT
+            )
+            _clients.clear()
+            _clients[key] = boto3.session.Session().client("cloudwatch", config=config)
+        return _clients[key]
+
+
 def _send(entries: Sequence[dict[str, Any]]) -> PublishResult:
-    import boto3
+    from airflow_mwaa_extras.metrics.publish import put_entries
 
-    from airflow_mwaa_extras.metrics.publish import cloudwatch_client_config, put_entries
-
-    # A client per send: sends are rare (once per finished task) and this follows the
-    # process's current credentials and endpoint.
-    client = boto3.session.Session().client(
-        "cloudwatch",
-        config=cloudwatch_client_config(connect_timeout=SEND_CONNECT_TIMEOUT, read_timeout=SEND_READ_TIMEOUT),
-    )
     return put_entries(
-        client, namespace(), list(entries), max_attempts=SEND_ATTEMPTS, time_budget=SEND_TIME_BUDGET
+        _client(), namespace(), list(entries), max_attempts=SEND_ATTEMPTS, time_budget=SEND_TIME_BUDGET
     )
+
+
+def _warm_up() -> None:
+    try:
+        _client()
+    except Exception:  # the send reports it, once
+        log.debug("could not create the CloudWatch client", exc_info=True)
 
 
 def get_publisher() -> BackgroundPublisher:
@@ -152,14 +181,24 @@ def record(task_instance: Any, outcome: str) -> None:
     try:
         if not enabled():
             return
-        entries = shape_datums(task_instance_datums(task_instance, outcome))
-        get_publisher().submit(entries)
         _wait_until[os.getpid()] = time.monotonic() + FLUSH_ON_STOP_SECONDS
+        get_publisher().submit(shape_datums(task_instance_datums(task_instance, outcome)))
         flush_on_stop()
     except Exception:  # a metrics problem must never become the task's problem
         log.warning(
             "Could not queue task metrics for %s", getattr(task_instance, "task_id", "?"), exc_info=True
         )
+
+
+@hookimpl
+def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
+    # Importing boto3 and making a client take a second of CPU: do it while the task runs, so
+    # that the wait at its end is spent on the send only.
+    try:
+        if enabled():
+            threading.Thread(target=_warm_up, name="mwaa-extras-metrics-warm-up", daemon=True).start()
+    except Exception:
+        log.debug("could not warm up the CloudWatch client", exc_info=True)
 
 
 @hookimpl
