@@ -266,6 +266,60 @@ def test_what_cannot_have_arrived_is_sent_again(proxy: FaultyHttpProxy, aws: Loc
     assert stored_count(aws, "Finished", {"Environment": "faults"}) == 1.0
 
 
+HOOK_CELLS = {
+    # fault -> (proxy delay, data stored, what the error says); 30 data in one request
+    "pass": (0.0, 30, ""),
+    "late": (4.0, 30, "may have been stored; not sent again"),
+    "hang": (0.0, 0, "may have been stored; not sent again"),
+    "hang_after_forward": (0.0, 30, "may have been stored; not sent again"),
+    "reset_after_forward": (0.0, 30, "may have been stored; not sent again"),
+    "throttle": (0.0, 0, "not delivered; safe to send again"),
+    "refuse": (0.0, 0, "not delivered; safe to send again"),
+}
+
+
+@pytest.mark.parametrize("fault", list(HOOK_CELLS))
+def test_fault_matrix_hook_never_stores_a_datum_twice(
+    proxy: FaultyHttpProxy, aws: LocalAws, fault: str
+) -> None:
+    """Every fault for a whole call, then the same call again once CloudWatch is back.
+
+    Prints one row of the closing note's table (``-s`` shows it).
+    """
+    import time
+
+    delay, stored_first, says = HOOK_CELLS[fault]
+    hook = faulty_hook(time_budget=8)
+    datums = [MetricDatum(f"M{i % 3}", 1, "Count") for i in range(30)]
+    assert hook.conn is not None  # the connection lookup and the client are not timed
+    proxy.set_fault(fault, delay=delay)
+    started = time.monotonic()
+    message = ""
+    try:
+        result = hook.put_metrics(datums)
+    except MetricsPublishError as err:
+        result, message = err.result, str(err)
+    elapsed = time.monotonic() - started
+    assert says in message
+    assert elapsed < 8
+    assert result.entries + result.lost + result.rejected + len(result.unsent) == 30
+    assert _stored(aws) == stored_first
+    # CloudWatch back: the caller re-sends only what was not delivered (result.unsent).
+    proxy.set_fault("pass")
+    resent = put_entries(hook.conn, "MWAA-Custom", list(result.unsent)) if result.unsent else None
+    final = _stored(aws)
+    assert final == stored_first + (resent.entries if resent else 0) <= 30  # never doubled
+    print(
+        f"\nMATRIX hook | {fault:<19} | stored {final:.0f}/30 | lost (reported) {result.lost} | "
+        f"doubled {max(final - 30, 0):.0f} | call took {elapsed:.2f} s | attempts {result.attempts} | "
+        f"re-sent later {resent.entries if resent else 0}"
+    )
+
+
+def _stored(aws: LocalAws) -> float:
+    return sum(stored_count(aws, f"M{i}", {"Environment": "faults"}) for i in range(3))
+
+
 def test_a_client_that_retries_by_itself_is_refused(aws: LocalAws) -> None:
     entries = [{"MetricName": "M", "Value": 1.0, "Unit": "Count"}]
     with pytest.raises(UsageError, match="botocore resend PutMetricData"):

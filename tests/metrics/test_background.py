@@ -158,3 +158,27 @@ def test_second_outage_in_a_process_does_not_warn_again(caplog: pytest.LogCaptur
     assert len(warnings) == 1
     assert "Read timeout" in warnings[0]
     assert "1 lost, 0 kept to send again" in warnings[0]
+
+
+def test_new_entries_do_not_wait_behind_a_slow_send_when_sends_may_overlap() -> None:
+    slow = threading.Event()
+    calls: list[list[dict[str, Any]]] = []
+
+    def send(entries: Sequence[dict[str, Any]]) -> PublishResult:
+        calls.append(list(entries))
+        if len(calls) == 1:
+            slow.wait(10)  # CloudWatch has not answered the first send yet
+        return PublishResult("N", len(entries), 1)
+
+    publisher = BackgroundPublisher(send, linger=0, max_in_flight=2)
+    publisher.submit([_entry(1)])
+    assert publisher.flush(0.3) is False  # the first send hangs
+    publisher.submit([_entry(2)])
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert calls == [[_entry(1)], [_entry(2)]]
+    assert publisher.flush(0.3) is False  # the first is still not tried to its end
+    slow.set()
+    assert publisher.flush(5)
+    assert publisher.sent_entries == 2

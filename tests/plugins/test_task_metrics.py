@@ -182,6 +182,24 @@ def test_failed_task_is_published_with_its_outcome(mixed_home: AirflowHome, aws:
         assert durations == []  # Airflow 2's dag test leaves start_date unset
 
 
+@pytest.mark.slow
+def test_slow_cloudwatch_never_doubles_a_real_runs_counts(mixed_home: AirflowHome, aws: LocalAws) -> None:
+    """The reported case: CloudWatch answers after the read timeout, and used to store it twice."""
+    with FaultyHttpProxy(aws.endpoint_url) as proxy:
+        proxy.set_fault("late", delay=task_metrics_listener.SEND_READ_TIMEOUT + 1)
+        env = {**aws.env, **_listener_env(proxy.url)}
+        proc = mixed_home.airflow(
+            "dags", "test", "mwaa_extras_tm_mixed", check=False, extra_env=env, timeout=240
+        )
+        assert _run_state(proc.stdout + proc.stderr, "mwaa_extras_tm_mixed") == "failed"
+        assert proxy.received == proxy.forwarded  # nothing sent twice
+    base = {"Environment": "subprocess", "DagId": "mwaa_extras_tm_mixed"}
+    for outcome in ("success", "failed"):
+        assert stored_count(aws, "TaskInstanceFinished", {**base, "Outcome": outcome}) == 1.0
+    # (The read timeout may come after the run ended: whether it warned is not asked here.)
+    assert (proc.stdout + proc.stderr).count("not being published") <= 1
+
+
 def test_cloudwatch_outage_never_fails_a_task_and_warns_once(
     aws: LocalAws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

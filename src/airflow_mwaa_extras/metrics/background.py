@@ -35,15 +35,24 @@ class BackgroundPublisher:
         together share one request.
     :param retry_interval: seconds before undelivered entries are tried again (sooner when new
         entries arrive).
+    :param max_in_flight: sends at once; more than 1 lets new entries go out while an earlier
+        send waits for a slow CloudWatch (a process that runs several tasks, ``dags test``).
     """
 
     def __init__(
-        self, send: Sender, *, max_buffer: int = 10_000, linger: float = 0.05, retry_interval: float = 5.0
+        self,
+        send: Sender,
+        *,
+        max_buffer: int = 10_000,
+        linger: float = 0.05,
+        retry_interval: float = 5.0,
+        max_in_flight: int = 1,
     ) -> None:
         self._send = send
         self._max_buffer = max_buffer
         self._linger = linger
         self._retry_interval = retry_interval
+        self._max_in_flight = max(1, max_in_flight)
         self._reset_after_fork()
         self._outage = False
         self._warned = False
@@ -59,7 +68,9 @@ class BackgroundPublisher:
         self._pending: list[dict[str, Any]] = []
         self._retry_at = 0.0
         self._submitted = 0  # submit() calls so far
-        self._attempted = 0  # submit() calls whose entries were tried at least once
+        self._taken = 0  # submit() calls whose entries were taken into a send
+        self._in_flight: dict[int, int] = {}  # send number -> the first submit() call it covers
+        self._sends = 0
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -83,6 +94,9 @@ class BackgroundPublisher:
                 self._thread.start()
             self._lock.notify_all()
 
+    def _tried(self, target: int) -> bool:
+        return self._taken >= target and all(first > target for first in self._in_flight.values())
+
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until everything queued so far was tried once.
 
@@ -95,7 +109,7 @@ class BackgroundPublisher:
         with self._lock:
             target = self._submitted
             self._lock.notify_all()
-            while self._attempted < target:
+            while not self._tried(target):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -115,51 +129,66 @@ class BackgroundPublisher:
         with self._lock:
             return len(self._pending)
 
+    def _ready(self) -> bool:
+        return (
+            bool(self._pending)
+            and time.monotonic() >= self._retry_at
+            and len(self._in_flight) < self._max_in_flight
+        )
+
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._pending or time.monotonic() < self._retry_at:
-                    self._lock.wait(max(self._retry_at - time.monotonic(), 0.01) if self._pending else None)
+                while not self._ready():
+                    waits_for_time = self._pending and len(self._in_flight) < self._max_in_flight
+                    self._lock.wait(max(self._retry_at - time.monotonic(), 0.01) if waits_for_time else None)
             time.sleep(self._linger)
             with self._lock:
                 batch, self._pending = self._pending, []
-                covers = self._submitted
-            unsent = self._send_batch(batch)
-            with self._lock:
-                if unsent:
-                    self._pending[:0] = unsent  # older entries first, as they were queued
-                    self._trim()
-                    if self._submitted == covers:  # nothing new: wait before trying again
-                        self._retry_at = time.monotonic() + self._retry_interval
-                self._attempted = max(self._attempted, covers)
-                self._lock.notify_all()
+                self._sends += 1
+                number, self._in_flight[self._sends] = self._sends, self._taken + 1
+                self._taken = self._submitted
+            if self._max_in_flight == 1:
+                self._settle(number, batch)
+            else:
+                threading.Thread(target=self._settle, args=(number, batch), daemon=True).start()
 
-    def _send_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Send ``batch``; return the entries that were not delivered and may be sent again."""
+    def _settle(self, number: int, batch: list[dict[str, Any]]) -> None:
+        """Send ``batch``, count what happened, and queue again what was not delivered."""
         try:
-            result = self._send(batch)
+            result = self._send(batch) if batch else PublishResult("", 0, 0)
         except Exception as err:  # nothing may escape into the task's process
             result = PublishResult("", 0, 0, lost=len(batch), error=str(err) or type(err).__name__)
-        self.sent_entries += result.entries
-        self.lost_entries += result.lost
-        self.dropped_entries += result.lost + result.rejected
+        with self._lock:
+            self.sent_entries += result.entries
+            self.lost_entries += result.lost
+            self.dropped_entries += result.lost + result.rejected
+            if result.unsent:
+                self._pending[:0] = result.unsent  # older entries first, as they were queued
+                self._trim()
+                if self._submitted == self._taken:  # nothing new: wait before trying again
+                    self._retry_at = time.monotonic() + self._retry_interval
+            message = self._outage_message(result)
+            if message:  # before flush() returns, so that its caller sees the line
+                log.log(message[0], "%s", message[1])
+            del self._in_flight[number]
+            self._lock.notify_all()
+
+    def _outage_message(self, result: PublishResult) -> tuple[int, str] | None:
         if result.complete:
             if self._outage:
                 self._outage = False
-                log.info("CloudWatch task metrics are being published again")
-            return []
+                return logging.INFO, "CloudWatch task metrics are being published again"
+            return None
         self.failed_sends += 1
-        if not self._outage:
-            self._outage = True
-            # One warning per process: a long outage must not fill every task log.
-            level = logging.DEBUG if self._warned else logging.WARNING
-            self._warned = True
-            log.log(
-                level,
-                "CloudWatch task metrics are not being published (%s); %d lost, %d kept to send "
-                "again. Tasks are not affected.",
-                result.error,
-                result.lost + result.rejected,
-                len(result.unsent),
-            )
-        return list(result.unsent)
+        if self._outage:
+            return None
+        self._outage = True
+        # One warning per process: a long outage must not fill every task log.
+        level = logging.DEBUG if self._warned else logging.WARNING
+        self._warned = True
+        return level, (
+            f"CloudWatch task metrics are not being published ({result.error}); "
+            f"{result.lost + result.rejected} lost, {len(result.unsent)} kept to send again. "
+            "Tasks are not affected."
+        )

@@ -57,6 +57,8 @@ SEND_ATTEMPTS = 2
 SEND_CONNECT_TIMEOUT = 1.0
 SEND_READ_TIMEOUT = 3.0
 SEND_TIME_BUDGET = 5.0
+# Sends at once: a task's data need not wait behind an earlier task's send to a slow CloudWatch.
+SENDS_AT_ONCE = 3
 UNKNOWN_ENVIRONMENT = "unknown"
 
 _publisher: BackgroundPublisher | None = None
@@ -129,7 +131,7 @@ def get_publisher() -> BackgroundPublisher:
     global _publisher
     with _publisher_lock:
         if _publisher is None:
-            _publisher = BackgroundPublisher(_send)
+            _publisher = BackgroundPublisher(_send, max_in_flight=SENDS_AT_ONCE)
             atexit.register(flush_on_stop)
         return _publisher
 
