@@ -34,6 +34,10 @@ class CloudWatchMetricsHook(AwsBaseHook):
     ``$AIRFLOW_ENV_NAME``) and ``Category`` when given; ``Host`` (the host name) only with
     ``include_host``. A datum's own dimensions win over the defaults.
 
+    PutMetricData is not idempotent, so a request that may have been stored is never sent
+    again (see :mod:`airflow_mwaa_extras.metrics.publish`); botocore's own retries are off,
+    also when a ``config`` is given (its timeouts are kept).
+
     :param namespace: the CloudWatch namespace (default ``MWAA-Custom``).
     :param environment_name: the ``Environment`` dimension; ``$AIRFLOW_ENV_NAME`` when not given.
     :param include_host: add a ``Host`` dimension (one metric stream per worker: costs grow).
