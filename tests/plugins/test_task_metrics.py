@@ -200,6 +200,23 @@ def test_slow_cloudwatch_never_doubles_a_real_runs_counts(mixed_home: AirflowHom
     assert (proc.stdout + proc.stderr).count("not being published") <= 1
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2's forked task runner (LocalTaskJob)")
+def test_a_forked_airflow_2_task_process_sends_before_its_os_exit(
+    mixed_home: AirflowHome, aws: LocalAws
+) -> None:
+    """``airflow tasks run --local`` forks the task process, which ends with ``os._exit``."""
+    env = {**aws.env, **_listener_env(aws.endpoint_url)}
+    mixed_home.airflow("dags", "reserialize", timeout=240)
+    mixed_home.airflow("dags", "trigger", "mwaa_extras_tm_ok", "-r", "manual__fork", timeout=240)
+    proc = mixed_home.airflow(
+        "tasks", "run", "--local", "mwaa_extras_tm_ok", "a", "manual__fork", extra_env=env, timeout=240
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    dims = {"Environment": "subprocess", "DagId": "mwaa_extras_tm_ok", "Outcome": "success"}
+    assert stored_count(aws, "TaskInstanceFinished", dims) == 1.0
+
+
 def test_cloudwatch_outage_never_fails_a_task_and_warns_once(
     aws: LocalAws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
