@@ -128,3 +128,31 @@ def test_one_bad_datum_rejects_the_whole_set() -> None:
 def test_bad_namespace(namespace: str, message: str) -> None:
     with pytest.raises(MetricValidationError, match=message):
         check_namespace(namespace)
+
+
+def test_dimension_count_names_the_defaults_it_added() -> None:
+    own = {f"D{i}": "v" for i in range(29)} | {"Category": "Own"}
+    datum = MetricDatum("Wide", 1, dimensions=own)
+    with pytest.raises(MetricValidationError) as info:
+        list(
+            shape_datum(datum, default_dimensions={"Environment": "e", "Category": "c", "Host": "h"}, now=NOW)
+        )
+    assert str(info.value) == (
+        "metric 'Wide' has 32 dimensions (30 of its own + 2 default: Environment, Host); CloudWatch allows 30"
+    )
+
+
+def test_every_invalid_datum_is_reported_with_its_position() -> None:
+    from airflow_mwaa_extras.metrics.datum import check_datums
+
+    datums = [MetricDatum("Ok", 1), MetricDatum("A", math.nan), MetricDatum("B", 1, "Megabyte")]
+    checked = check_datums(datums, now=NOW)
+    assert len(checked.entries) == 1
+    assert checked.problems == [
+        "#1 metric 'A': value nan is not finite (NaN/inf)",
+        "#2 metric 'B': unknown unit 'Megabyte'",
+    ]
+    assert str(checked.error()) == (
+        "2 of 3 metric data are invalid: #1 metric 'A': value nan is not finite (NaN/inf); "
+        "#2 metric 'B': unknown unit 'Megabyte'"
+    )

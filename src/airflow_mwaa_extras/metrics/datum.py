@@ -125,13 +125,27 @@ def check_value(metric: str, value: object) -> float:
     return number
 
 
-def check_dimensions(metric: str, dimensions: Mapping[str, str]) -> list[dict[str, str]]:
-    if len(dimensions) > MAX_DIMENSIONS:
+def _dimension_count_text(own: Mapping[str, str], defaults: Mapping[str, str]) -> str:
+    added = [key for key in defaults if key not in own]
+    total = len(own) + len(added)
+    if not added:
+        return f"{total} dimensions"
+    return f"{total} dimensions ({len(own)} of its own + {len(added)} default: {', '.join(added)})"
+
+
+def check_dimensions(
+    metric: str, dimensions: Mapping[str, str], defaults: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Check ``defaults`` merged with ``dimensions`` (the datum's own win) and shape them."""
+    defaults = defaults or {}
+    merged = {**defaults, **dimensions}
+    if len(merged) > MAX_DIMENSIONS:
         raise MetricValidationError(
-            f"metric {metric!r} has {len(dimensions)} dimensions; CloudWatch allows {MAX_DIMENSIONS}"
+            f"metric {metric!r} has {_dimension_count_text(dimensions, defaults)}; "
+            f"CloudWatch allows {MAX_DIMENSIONS}"
         )
     shaped = []
-    for key, value in dimensions.items():
+    for key, value in merged.items():
         check_name(f"metric {metric!r}: dimension name", key)
         if not isinstance(value, str) or not value:
             raise MetricValidationError(f"metric {metric!r}: dimension {key!r} has an empty value")
@@ -177,7 +191,7 @@ def shape_datum(
         raise MetricValidationError(
             f"metric {name!r}: storage resolution must be 1 or 60, got {datum.storage_resolution!r}"
         )
-    dimensions = check_dimensions(name, {**(default_dimensions or {}), **datum.dimensions})
+    dimensions = check_dimensions(name, datum.dimensions, default_dimensions)
     timestamp = check_timestamp(name, datum.timestamp, now) if datum.timestamp is not None else now
     base: dict[str, Any] = {
         "MetricName": name,
@@ -203,16 +217,56 @@ def shape_datum(
         yield entry
 
 
+# How many problems an error message lists before "and N more".
+SHOWN_PROBLEMS = 5
+
+
+@dataclass(frozen=True)
+class CheckedData:
+    """The entries of the valid data, and one line per invalid datum (with its position)."""
+
+    entries: list[dict[str, Any]]
+    problems: list[str]
+    datums: int
+
+    def error(self) -> MetricValidationError:
+        shown = "; ".join(self.problems[:SHOWN_PROBLEMS])
+        more = len(self.problems) - SHOWN_PROBLEMS
+        tail = f"; and {more} more" if more > 0 else ""
+        return MetricValidationError(
+            f"{len(self.problems)} of {self.datums} metric data are invalid: {shown}{tail}"
+        )
+
+
+def check_datums(
+    datums: Sequence[MetricDatum],
+    *,
+    default_dimensions: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> CheckedData:
+    """Check every datum; never stops at the first invalid one."""
+    now = now or datetime.now(UTC)
+    entries: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for index, datum in enumerate(datums):
+        try:
+            entries.extend(shape_datum(datum, default_dimensions=default_dimensions, now=now))
+        except MetricValidationError as err:
+            problems.append(f"#{index} {err}")
+    return CheckedData(entries, problems, len(datums))
+
+
 def shape_datums(
     datums: Sequence[MetricDatum],
     *,
     default_dimensions: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Check every datum (all or nothing) and return the API entries, all stamped with one ``now``."""
-    now = now or datetime.now(UTC)
-    return [
-        entry
-        for datum in datums
-        for entry in shape_datum(datum, default_dimensions=default_dimensions, now=now)
-    ]
+    """Check every datum (all or nothing) and return the API entries, all stamped with one ``now``.
+
+    :raises MetricValidationError: naming how many data are invalid and the first few.
+    """
+    checked = check_datums(datums, default_dimensions=default_dimensions, now=now)
+    if checked.problems:
+        raise checked.error()
+    return checked.entries

@@ -10,11 +10,15 @@ or ``up_for_retry``):
 - ``TaskQueuedTime`` (Seconds, queued to start; Airflow 2 only, Airflow 3's task runner does
   not know when the task was queued) with ``Environment`` and ``DagId``.
 
-The hooks only shape the data and hand them to a background thread; the thread sends them
-(boto3 is imported there, not here: this module loads in every Airflow process). At the end of
-the task process (``before_stopping``) the hook waits at most a few seconds for the send, after
-the task's state is already recorded; the interpreter's exit does the same. Nothing here can
-fail a task: every error is logged and swallowed, and a CloudWatch outage logs one warning.
+The hooks shape the data and hand them to a background thread, which sends them (boto3 is
+imported there, not here: this module loads in every Airflow process). The hook then waits for
+that send, after the task's state is recorded, and what is left of the wait is spent at the
+process's end (``before_stopping``, the interpreter's exit): at most ``FLUSH_ON_STOP_SECONDS``
+per finished task in all. The wait in the hook is there because Airflow 2's forked task
+process ends with ``os._exit``, which runs no exit handler.
+A request is never sent twice (see :mod:`airflow_mwaa_extras.metrics.publish`); data that
+never reached CloudWatch go out with the next send. Nothing here can fail a task: every error
+is logged and swallowed, and a CloudWatch outage logs one warning per process.
 
 The hook signatures differ by version (Airflow 2.10 passes ``session``; Airflow 3 does not):
 pluggy lets an implementation take a subset of the specification's arguments, so the
@@ -27,6 +31,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -43,14 +48,24 @@ log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("airflow")
 
 CONFIG_SECTION = "mwaa_extras"
-# How long the end of a task process may wait for the last send (the task's state is saved).
-FLUSH_ON_STOP_SECONDS = 5.0
-# Attempts per request: an outage costs a task process at most a few seconds, never a failure.
+# How long a finished task may wait for its data to be sent, in all (the task's state is
+# already saved): a hung CloudWatch delays a task's end by at most this.
+FLUSH_ON_STOP_SECONDS = 1.0
+# One send (in the background thread): attempts for failures that stored nothing, timeouts,
+# and the time budget of the whole send.
 SEND_ATTEMPTS = 2
+SEND_CONNECT_TIMEOUT = 1.0
+SEND_READ_TIMEOUT = 3.0
+SEND_TIME_BUDGET = 5.0
+# Sends at once: a task's data need not wait behind an earlier task's send to a slow CloudWatch.
+SENDS_AT_ONCE = 3
 UNKNOWN_ENVIRONMENT = "unknown"
 
 _publisher: BackgroundPublisher | None = None
 _publisher_lock = threading.Lock()
+# pid -> when the wait for the last finished task's data ends (shared by the hook,
+# before_stopping and atexit, so that together they wait at most FLUSH_ON_STOP_SECONDS).
+_wait_until: dict[int, float] = {}
 
 
 def enabled() -> bool:
@@ -66,18 +81,49 @@ def namespace() -> str:
     return conf.get(CONFIG_SECTION, "task_metrics_namespace", fallback=DEFAULT_NAMESPACE) or DEFAULT_NAMESPACE
 
 
+# Environment variables that choose where and as whom the client sends.
+_CLIENT_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_CLOUDWATCH",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+)
+_clients: dict[tuple[object, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client() -> Any:
+    """The process's CloudWatch client, made again when the endpoint or credentials change."""
+    key = (os.getpid(), *(os.environ.get(name) for name in _CLIENT_ENV))
+    with _clients_lock:
+        if key not in _clients:
+            import boto3
+
+            from airflow_mwaa_extras.metrics.publish import cloudwatch_client_config
+
+            config = cloudwatch_client_config(
+                connect_timeout=SEND_CONNECT_TIMEOUT, read_timeout=SEND_READ_TIMEOUT
+            )
+            _clients.clear()
+            _clients[key] = boto3.session.Session().client("cloudwatch", config=config)
+        return _clients[key]
+
+
 def _send(entries: Sequence[dict[str, Any]]) -> PublishResult:
-    import boto3
+    from airflow_mwaa_extras.metrics.publish import put_entries
 
-    from airflow_mwaa_extras.metrics.publish import cloudwatch_client_config, put_entries
-
-    # A client per send: sends are rare (once per finished task) and this follows the
-    # process's current credentials and endpoint.
-    client = boto3.session.Session().client(
-        "cloudwatch",
-        config=cloudwatch_client_config(max_attempts=SEND_ATTEMPTS, connect_timeout=2, read_timeout=5),
+    return put_entries(
+        _client(), namespace(), list(entries), max_attempts=SEND_ATTEMPTS, time_budget=SEND_TIME_BUDGET
     )
-    return put_entries(client, namespace(), list(entries))
+
+
+def _warm_up() -> None:
+    try:
+        _client()
+    except Exception:  # the send reports it, once
+        log.debug("could not create the CloudWatch client", exc_info=True)
 
 
 def get_publisher() -> BackgroundPublisher:
@@ -85,15 +131,21 @@ def get_publisher() -> BackgroundPublisher:
     global _publisher
     with _publisher_lock:
         if _publisher is None:
-            _publisher = BackgroundPublisher(_send)
-            atexit.register(flush, FLUSH_ON_STOP_SECONDS)
+            _publisher = BackgroundPublisher(_send, max_in_flight=SENDS_AT_ONCE)
+            atexit.register(flush_on_stop)
         return _publisher
 
 
 def flush(timeout: float = FLUSH_ON_STOP_SECONDS) -> bool:
-    """Wait up to ``timeout`` seconds for queued task metrics to be sent; False on timeout."""
+    """Wait up to ``timeout`` seconds for queued task metrics to be tried; False on timeout."""
     publisher = _publisher
     return True if publisher is None else publisher.flush(timeout)
+
+
+def flush_on_stop() -> bool:
+    """Wait for what is left of the last finished task's ``FLUSH_ON_STOP_SECONDS``."""
+    remaining = _wait_until.get(os.getpid(), 0.0) - time.monotonic()
+    return flush(max(remaining, 0.0))
 
 
 def _aware(value: Any) -> datetime | None:
@@ -127,16 +179,28 @@ def _failed_outcome(task_instance: Any) -> str:
 
 
 def record(task_instance: Any, outcome: str) -> None:
-    """Queue the data of a finished task instance; never raises."""
+    """Queue the data of a finished task instance and wait up to 1 s for the send; never raises."""
     try:
         if not enabled():
             return
-        entries = shape_datums(task_instance_datums(task_instance, outcome))
-        get_publisher().submit(entries)
+        _wait_until[os.getpid()] = time.monotonic() + FLUSH_ON_STOP_SECONDS
+        get_publisher().submit(shape_datums(task_instance_datums(task_instance, outcome)))
+        flush_on_stop()
     except Exception:  # a metrics problem must never become the task's problem
         log.warning(
             "Could not queue task metrics for %s", getattr(task_instance, "task_id", "?"), exc_info=True
         )
+
+
+@hookimpl
+def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
+    # Importing boto3 and making a client take a second of CPU: do it while the task runs, so
+    # that the wait at its end is spent on the send only.
+    try:
+        if enabled():
+            threading.Thread(target=_warm_up, name="mwaa-extras-metrics-warm-up", daemon=True).start()
+    except Exception:
+        log.debug("could not warm up the CloudWatch client", exc_info=True)
 
 
 @hookimpl
@@ -152,9 +216,9 @@ def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any)
 @hookimpl
 def before_stopping(component: Any) -> None:
     try:
-        if not flush(FLUSH_ON_STOP_SECONDS):
-            log.warning(
-                "Task metrics were still being sent after %.0f s; not waiting longer", FLUSH_ON_STOP_SECONDS
+        if not flush_on_stop():
+            log.info(
+                "Task metrics were still being sent after %.1f s; not waiting longer", FLUSH_ON_STOP_SECONDS
             )
     except Exception:
         log.debug("flushing task metrics failed", exc_info=True)
