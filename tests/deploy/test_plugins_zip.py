@@ -158,6 +158,38 @@ def write_zip(path: Path, entries: list[tuple[str, bytes, int | None]]) -> Path:
             id="stdlib-constraints-local",
         ),
         pytest.param(
+            [
+                (
+                    "a.py",
+                    b"from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import not_installed\n",
+                    0o100755,
+                )
+            ],
+            [],
+            id="type-checking-only",
+        ),
+        pytest.param(
+            [
+                (
+                    "a.py",
+                    b"import typing\nif typing.TYPE_CHECKING:\n    import x\nelse:\n    import y\n",
+                    0o100755,
+                )
+            ],
+            ["plugins.missing-import"],
+            id="type-checking-else-runs",
+        ),
+        pytest.param(
+            [("a.py", b"try:\n    import ujson as json\nexcept ImportError:\n    import json\n", 0o100755)],
+            [],
+            id="optional-import",
+        ),
+        pytest.param(
+            [("a.py", b"try:\n    import fancy_lib\nexcept KeyError:\n    pass\n", 0o100755)],
+            ["plugins.missing-import"],
+            id="try-without-import-error",
+        ),
+        pytest.param(
             [("a.py", b"", 0o100755), ("__MACOSX/._a.py", b"", 0o100755)],
             ["plugins.stray-file"],
             id="macos-clutter",

@@ -341,13 +341,41 @@ def _check_python(members: list[_Member], label: str, provided: Iterable[str]) -
 
 
 def _top_level_imports(tree: ast.AST) -> set[str]:
+    """Top-level names of the imports a module needs at run time.
+
+    Imports under ``if TYPE_CHECKING:`` never run, and those in a ``try`` that catches
+    ``ImportError`` are optional by design: neither is a requirement.
+    """
     names: set[str] = set()
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        elif isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+            stack.extend([*node.handlers, *node.orelse, *node.finalbody])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
     return names
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    caught = {t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in types}
+    return bool(caught & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
 def requirement_names(text: str) -> set[str]:
