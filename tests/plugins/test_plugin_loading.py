@@ -200,3 +200,55 @@ def test_plugin_module_imported_before_airflow(module: str, tmp_path: Path) -> N
     assert {"mwaa_extras_timezone", "mwaa_extras_env_vars", "mwaa_extras_task_metrics"} <= set(
         result["names"]
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("bad_setting", "dropped"),
+    [
+        pytest.param(
+            {"AIRFLOW__MWAA_EXTRAS__TIMEZONE": "Mars/Olympus"}, "mwaa_extras_timezone", id="timezone"
+        ),
+        pytest.param(
+            {"AIRFLOW__MWAA_EXTRAS__ENV_VARS": '{"bogus": 1}'}, "mwaa_extras_env_vars", id="env-vars"
+        ),
+    ],
+)
+def test_vendored_zip_one_bad_setting_drops_only_its_plugin(
+    make_airflow_home: Callable[..., AirflowHome], tmp_path: Path, bad_setting: dict[str, str], dropped: str
+) -> None:
+    # As entry points do for a pip install: each plugin registers (or fails) on its own.
+    import zipfile
+
+    from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
+
+    home = make_airflow_home("vendored-bad")
+    src = tmp_path / "plugins-src"
+    src.mkdir()
+    (src / "my_plugin.py").write_text(
+        "from airflow.plugins_manager import AirflowPlugin\n\n\nclass MyPlugin(AirflowPlugin):\n    name = 'my_plugin'\n"
+    )
+    with zipfile.ZipFile(build_plugins_zip(src, tmp_path / "plugins.zip", vendor_self=True).path) as zf:
+        zf.extractall(home.plugins_folder)
+    site_packages = _site_packages_without_us(tmp_path / "site-packages")
+    env = home.full_env(bad_setting)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", VENDORED_RUNNER, str(site_packages)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    expected = {p["name"] for p in _listed(proc.stdout)}
+    ours = {
+        "mwaa_extras_timezone",
+        "mwaa_extras_env_vars",
+        "mwaa_extras_virtualenv",
+        "mwaa_extras_task_metrics",
+    }
+    assert ours - expected == {dropped}
+    assert "my_plugin" in expected
