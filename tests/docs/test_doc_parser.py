@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.docs.doc_blocks import SHELL_LANGUAGES, all_blocks, parse_blocks
+from tests.docs.doc_blocks import REPO, SHELL_LANGUAGES, all_blocks, parse_blocks
 
 SAMPLE = """# Title
 
@@ -50,3 +50,19 @@ def test_console_commands_keep_continuations_and_drop_output(tmp_path: Path) -> 
 def test_the_docs_have_shell_blocks() -> None:
     # A parser that finds nothing would make every doc test pass.
     assert len(all_blocks(SHELL_LANGUAGES)) >= 10
+
+
+def test_docs_count_and_name_every_plugin() -> None:
+    # README and docs/plugins.md said "three plugins" while four were registered.
+    from airflow_mwaa_extras.plugin_classes import PLUGINS
+
+    words = {3: "three", 4: "four", 5: "five", 6: "six"}
+    readme = (REPO / "README.md").read_text()
+    plugins_doc = (REPO / "docs" / "plugins.md").read_text()
+    assert f"registers {words[len(PLUGINS)]} plugins" in readme
+    assert (
+        plugins_doc.startswith("# Plugins")
+        and f"{words[len(PLUGINS)].capitalize()} Airflow plugins" in plugins_doc
+    )
+    for name in PLUGINS:
+        assert f"`mwaa_extras_{name}`" in plugins_doc, name
