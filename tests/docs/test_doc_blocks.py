@@ -125,7 +125,7 @@ PYTHON_BLOCKS = all_blocks(frozenset({"python"}))
 @pytest.mark.parametrize("block", SHELL_BLOCKS, ids=[b.id for b in SHELL_BLOCKS])
 def test_shell_block_runs_as_written(block: DocBlock, stack: DocStack) -> None:
     if block.skip:
-        pytest.skip(f"doc-test: {block.skip}")
+        pytest.skip(f"doc-test {block.id}: {block.skip}")
     proc = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", block.script()],
         cwd=stack.workspace,
@@ -154,7 +154,7 @@ def _imports(tree: ast.AST) -> Iterator[tuple[str, str | None]]:
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[b.id for b in PYTHON_BLOCKS])
 def test_python_block_compiles_and_its_imports_exist(block: DocBlock) -> None:
     if block.skip:
-        pytest.skip(f"doc-test: {block.skip}")
+        pytest.skip(f"doc-test {block.id}: {block.skip}")
     tree = ast.parse(block.text, filename=block.id)
     compile(tree, block.id, "exec")
     for module, name in _imports(tree):
