@@ -10,6 +10,11 @@ from typing import Any
 
 from airflow_mwaa_extras import __version__
 
+_PKG = "airflow_mwaa_extras"
+_MWAA = "Amazon Managed Workflows for Apache Airflow (MWAA)"
+_HOOKS = ("mwaa_environment", "cloudwatch_metrics", "metadata_db", "secrets_manager")
+_OPERATORS = ("remote_dag_run", "metadata_export", "metadata_cleanup", "worker_metrics")
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
@@ -21,11 +26,21 @@ def get_provider_info() -> dict[str, Any]:
             "Secrets Manager helpers and deployment checks."
         ),
         "versions": [__version__],
-        # Our hooks reuse the amazon provider's `aws` connection type and `aws_default`:
-        # registering a look-alike connection type would confuse users, so none is listed here.
+        # Module paths only (the provider convention): Airflow reads them without importing.
+        "hooks": [{"integration-name": _MWAA, "python-modules": [f"{_PKG}.hooks.{m}" for m in _HOOKS]}],
+        "operators": [
+            {"integration-name": _MWAA, "python-modules": [f"{_PKG}.operators.{m}" for m in _OPERATORS]}
+        ],
+        "sensors": [{"integration-name": _MWAA, "python-modules": [f"{_PKG}.sensors.remote_dag_run"]}],
+        "triggers": [{"integration-name": _MWAA, "python-modules": [f"{_PKG}.triggers.remote_dag_run"]}],
+        # No "connection-types": our hooks reuse the amazon provider's `aws` type and
+        # `aws_default`. A look-alike type would confuse users, and listing `aws` again would
+        # take it over from the amazon provider (Airflow keeps the first registration, and
+        # providers load in name order). So `airflow providers hooks`, which lists one hook per
+        # connection type, shows `aws` under the amazon provider.
         "integrations": [
             {
-                "integration-name": "Amazon Managed Workflows for Apache Airflow (MWAA)",
+                "integration-name": _MWAA,
                 "external-doc-url": "https://aws.amazon.com/managed-workflows-for-apache-airflow/",
                 "tags": ["aws"],
             }

@@ -87,4 +87,10 @@ def cron_schedule(expression: str, *, tz: str | None = None) -> Any:
     fields = expression.split()
     if len(fields) != 5:
         raise UsageError(f"cron expression {expression!r} must have 5 fields, has {len(fields)}")
-    return CronTriggerTimetable(expression, timezone=zone(tz))
+    timetable = CronTriggerTimetable(expression, timezone=zone(tz))
+    try:
+        # Airflow checks each field only when it loads the DAG; refuse a typo here, in one line.
+        timetable.validate()
+    except Exception as err:  # AirflowTimetableInvalid; its module moved between versions
+        raise UsageError(f"cron expression {expression!r} is not valid: {err}") from None
+    return timetable

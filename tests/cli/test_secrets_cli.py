@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from airflow_mwaa_extras.cli import main
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import LocalAws
 
 
@@ -85,3 +89,29 @@ def test_secrets_help_lists_both_subcommands(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "migrate" in out
     assert "config" in out
+
+
+MIGRATE_FROM_DB = "import sys; from airflow_mwaa_extras.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.mark.slow
+def test_migrate_from_the_db_prints_only_the_plan_on_stdout(
+    make_airflow_home: Callable[..., AirflowHome], aws: LocalAws
+) -> None:
+    # Airflow's logging config prints INFO on stdout: botocore's "Found credentials in
+    # environment variables" used to land in the middle of the plan.
+    home = make_airflow_home("secrets-db")
+    home.airflow("variables", "set", "greeting", "hello")
+    proc = subprocess.run(
+        [sys.executable, "-c", MIGRATE_FROM_DB, "secrets", "migrate", "--dry-run"],
+        env=home.full_env(aws.env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == [
+        "+ airflow/variables/greeting",
+        "dry run: 1 create, 0 update, 0 unchanged, 0 skip, 0 invalid; nothing written",
+    ]

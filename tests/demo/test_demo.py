@@ -30,6 +30,8 @@ def test_demo_runs_every_step_and_cleans_up(tmp_path: Path) -> None:
     for step in steps:
         assert step.TITLE in proc.stdout
     assert f"{len(steps)} of {len(steps)} steps succeeded" in proc.stdout
+    # No HTTP request log of the stand-ins between the demo's lines (--verbose shows it).
+    assert '"POST / HTTP' not in proc.stdout + proc.stderr
     # (A step's own output may say FAILED, e.g. the doctor reporting a seeded defect: what
     # counts is the runner's per-step verdict, summed up in the line above.)
     # It cleaned up after itself: nothing left in its temporary folder.

@@ -117,6 +117,16 @@ def test_plugins_zip_built_from_the_clean_folder_passes(tmp_path: Path) -> None:
     assert run_doctor(project, DoctorOptions(VERSION, parse_dags=False)).findings == []
 
 
+def test_vendored_zip_of_this_package_passes(tmp_path: Path) -> None:
+    # Imports under TYPE_CHECKING (e.g. mypy_boto3_*) are not runtime requirements.
+    from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
+
+    project = copy_project(tmp_path)
+    build_plugins_zip(project / "plugins", project / "plugins.zip", vendor_self=True)
+    shutil.rmtree(project / "plugins")
+    assert run_doctor(project, DoctorOptions(VERSION, parse_dags=False)).findings == []
+
+
 @pytest.mark.parametrize(
     ("config", "expected"),
     [

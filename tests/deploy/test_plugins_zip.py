@@ -11,7 +11,7 @@ import pytest
 from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.deploy.plugins_zip import (
     PACKAGE,
-    SHIM_MODULE,
+    SHIM_PREFIX,
     build_plugins_zip,
     check_plugins,
     requirement_names,
@@ -98,7 +98,8 @@ def test_vendor_self_adds_package_shim_and_airflowignore(tmp_path: Path) -> None
     with zipfile.ZipFile(result.path) as zf:
         names = set(zf.namelist())
         ignore = zf.read(".airflowignore").decode()
-        shim = zf.read(SHIM_MODULE).decode()
+        shim = zf.read(f"{SHIM_PREFIX}env_vars.py").decode()
+        shims = sorted(n for n in names if n.startswith(SHIM_PREFIX))
     assert f"{PACKAGE}/__init__.py" in names
     assert f"{PACKAGE}/deploy/plugins_zip.py" in names
     assert f"{PACKAGE}/data/mwaa/2.10.3/mwaa_essential_constraints.txt" in names
@@ -108,8 +109,12 @@ def test_vendor_self_adds_package_shim_and_airflowignore(tmp_path: Path) -> None
     # Airflow's loader would run it as `__main__` without the .airflowignore entry.
     assert f"{PACKAGE}/__main__.py" not in names
     assert ignore == f"bin\n{PACKAGE}\n"
-    compile(shim, SHIM_MODULE, "exec")
-    assert "globals().update(plugins_for_folder())" in shim
+    compile(shim, "shim.py", "exec")
+    assert 'globals().update(plugins_for_folder("env_vars"))' in shim
+    # One file per plugin: Airflow isolates files, so one bad setting drops only its plugin.
+    assert shims == [
+        f"{SHIM_PREFIX}{name}.py" for name in ("env_vars", "task_metrics", "timezone", "virtualenv")
+    ]
     # Vendoring twice (from an unpacked vendored zip) would mix two copies.
     with zipfile.ZipFile(result.path) as zf:
         zf.extractall(tmp_path / "again")
@@ -156,6 +161,38 @@ def write_zip(path: Path, entries: list[tuple[str, bytes, int | None]]) -> Path:
             ],
             [],
             id="stdlib-constraints-local",
+        ),
+        pytest.param(
+            [
+                (
+                    "a.py",
+                    b"from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import not_installed\n",
+                    0o100755,
+                )
+            ],
+            [],
+            id="type-checking-only",
+        ),
+        pytest.param(
+            [
+                (
+                    "a.py",
+                    b"import typing\nif typing.TYPE_CHECKING:\n    import x\nelse:\n    import y\n",
+                    0o100755,
+                )
+            ],
+            ["plugins.missing-import"],
+            id="type-checking-else-runs",
+        ),
+        pytest.param(
+            [("a.py", b"try:\n    import ujson as json\nexcept ImportError:\n    import json\n", 0o100755)],
+            [],
+            id="optional-import",
+        ),
+        pytest.param(
+            [("a.py", b"try:\n    import fancy_lib\nexcept KeyError:\n    pass\n", 0o100755)],
+            ["plugins.missing-import"],
+            id="try-without-import-error",
         ),
         pytest.param(
             [("a.py", b"", 0o100755), ("__MACOSX/._a.py", b"", 0o100755)],

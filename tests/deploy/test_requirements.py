@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -154,7 +155,41 @@ def test_default_airflow_version_is_the_installed_one() -> None:
     assert req.default_airflow_version("3.0.6") == "3.0.6"
 
 
-needs_uv = pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH")
+needs_uv = pytest.mark.skipif(req.find_uv() is None, reason="uv is not installed")
+
+
+def test_resolve_without_a_resolver_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A uv-made environment has no pip; that used to be reported as a resolve *conflict*.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no uv beside it
+    if req.find_uv() is not None:
+        pytest.skip("the uv Python package is installed here")
+    (finding,) = req.resolve(HEADER + "six\n", "2.10.3", timeout=60)
+    assert finding.check == "requirements.resolver-missing"
+    assert finding.message.startswith("cannot resolve for MWAA: uv is not installed")
+    assert "\n" not in finding.message
+
+
+def test_pip_resolver_without_pip_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is not None:
+        pytest.skip("pip is installed in this environment")
+    (finding,) = req.resolve(HEADER + "six\n", "2.10.3", resolver="pip", timeout=60)
+    assert finding.check == "requirements.resolver-missing"
+    assert "pip is not installed for" in finding.message
+
+
+@needs_uv
+def test_resolve_targets_mwaa_python_not_this_machine() -> None:
+    # A pin that conflicts with MWAA's constraints only on Python 3.12 (MWAA's 3.x environments).
+    line = 'requests==2.0.0; python_version >= "3.12"\n'
+    assert req.resolve(HEADER + line, "2.10.3", resolver="uv", timeout=120) == []
+    (finding,) = req.resolve(line, "3.3.1", resolver="uv", timeout=120)
+    assert finding.check == "requirements.resolve-conflict"
 
 
 @needs_uv

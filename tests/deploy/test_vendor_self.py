@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mwaa_extras.deploy.plugins_zip import PACKAGE, build_plugins_zip
-from airflow_mwaa_extras.deploy.requirements import constraints_file
+from airflow_mwaa_extras.deploy.requirements import constraints_file, find_uv
 from airflow_mwaa_extras.plugins.folder import PLUGINS
 from airflow_mwaa_extras.version_compat import AIRFLOW_VERSION
 
@@ -60,9 +59,9 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def bare_airflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv is None:
-        pytest.skip("uv is not on PATH")
+        pytest.skip("uv is not installed")
     venv = tmp_path_factory.mktemp("bare-airflow") / "venv"
     version = str(AIRFLOW_VERSION)
     subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=300)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -23,8 +23,11 @@ def plugin_home(make_airflow_home: Callable[..., AirflowHome]) -> Callable[..., 
 
 
 @pytest.fixture(autouse=True)
-def _fresh_say_once_markers(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh_say_once_markers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The plugins load in the pytest process too (``import airflow``), and their say-once markers
     would be inherited by the Airflow processes a test starts, silencing what the test checks."""
     for name in [key for key in os.environ if key.startswith("_MWAA_EXTRAS_SAID_")]:
         monkeypatch.delenv(name)
+    yield
+    for name in [key for key in os.environ if key.startswith("_MWAA_EXTRAS_SAID_")]:
+        del os.environ[name]  # said during the test: not to be inherited by the next test's processes

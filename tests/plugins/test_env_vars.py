@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from airflow_mwaa_extras.plugins._common import PluginConfigError
 from airflow_mwaa_extras.plugins.env_vars import (
     EnvChanges,
     apply_changes,
+    configured_changes,
     merge_path,
     parse_ini,
     parse_json,
@@ -120,6 +122,29 @@ def test_reserved_variables_are_refused_and_left_alone(caplog: pytest.LogCapture
     refused = [r.getMessage() for r in caplog.records if "refusing" in r.getMessage()]
     assert len(refused) == 3
     assert any("AIRFLOW__CORE__EXECUTOR" in line and "MWAA reserves it" in line for line in refused)
+
+
+def test_reserved_variable_warning_is_said_once(caplog: pytest.LogCaptureFixture) -> None:
+    # Every process and every task log used to repeat it; a task runner inherits the marker.
+    changes = EnvChanges(set={"AIRFLOW__METRICS__STATSD_PREFIX": "x"})
+    with caplog.at_level(logging.WARNING, logger="airflow_mwaa_extras.plugins.env_vars"):
+        apply_changes(changes, {})
+        apply_changes(changes, {})
+    refused = [r.getMessage() for r in caplog.records if "refusing" in r.getMessage()]
+    assert len(refused) == 1
+    assert any(key.startswith("_MWAA_EXTRAS_SAID_ENV_VARS_RESERVED_") for key in os.environ)
+
+
+def test_inline_prepend_comes_before_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The file is applied first, then the inline option: the later prepend wins the front.
+    (tmp_path / "env.json").write_text('{"prepend": {"PATH": ["/from-file"]}, "append": {"CP": "/f"}}')
+    monkeypatch.setenv("AIRFLOW__MWAA_EXTRAS__ENV_VARS_FILE", str(tmp_path / "env.json"))
+    monkeypatch.setenv(
+        "AIRFLOW__MWAA_EXTRAS__ENV_VARS", '{"prepend": {"PATH": "/inline"}, "append": {"CP": "/i"}}'
+    )
+    environ = {"PATH": "/usr/bin"}
+    apply_changes(configured_changes(), environ)
+    assert environ == {"PATH": "/inline:/from-file:/usr/bin", "CP": "/f:/i"}
 
 
 def test_reserved_list_covers_the_guide() -> None:

@@ -8,6 +8,7 @@ requirements.txt); and the package copied into the plugins folder with no pip in
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -158,3 +159,96 @@ def test_vendored_copy_in_the_plugins_folder_without_pip(
     assert "Failed to import plugin" not in out
     assert out.count("mwaa_extras timezone plugin: TZ=Asia/Kathmandu") == 1
     assert os.path.isdir(home.plugins_folder / "airflow_mwaa_extras")
+
+
+FIRST_IMPORT_PROBE = r"""
+import importlib, json, sys
+importlib.import_module(sys.argv[1])  # before airflow: airflow then loads the entry points
+from airflow import plugins_manager as pm
+pm.ensure_plugins_loaded()
+errors = pm.get_import_errors() if hasattr(pm, "get_import_errors") else pm.import_errors
+print(json.dumps({"names": sorted(p["name"] for p in pm.get_plugin_info()), "errors": list(errors.values())}))
+"""
+
+
+@pytest.mark.parametrize("module", sorted(target.split(":")[0] for target in PLUGINS.values()))
+def test_plugin_module_imported_before_airflow(module: str, tmp_path: Path) -> None:
+    # MWAA requires core.lazy_load_plugins = False: `import airflow` then loads every entry-point
+    # plugin, including the module being imported (a circular import unless Airflow comes first).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_MWAA_EXTRAS_SAID_"))}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path),
+            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(tmp_path / "plugins"),
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_IMPORT_PROBE, module],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "circular import" not in proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["errors"] == []
+    assert {"mwaa_extras_timezone", "mwaa_extras_env_vars", "mwaa_extras_task_metrics"} <= set(
+        result["names"]
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("bad_setting", "dropped"),
+    [
+        pytest.param(
+            {"AIRFLOW__MWAA_EXTRAS__TIMEZONE": "Mars/Olympus"}, "mwaa_extras_timezone", id="timezone"
+        ),
+        pytest.param(
+            {"AIRFLOW__MWAA_EXTRAS__ENV_VARS": '{"bogus": 1}'}, "mwaa_extras_env_vars", id="env-vars"
+        ),
+    ],
+)
+def test_vendored_zip_one_bad_setting_drops_only_its_plugin(
+    make_airflow_home: Callable[..., AirflowHome], tmp_path: Path, bad_setting: dict[str, str], dropped: str
+) -> None:
+    # As entry points do for a pip install: each plugin registers (or fails) on its own.
+    import zipfile
+
+    from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
+
+    home = make_airflow_home("vendored-bad")
+    src = tmp_path / "plugins-src"
+    src.mkdir()
+    (src / "my_plugin.py").write_text(
+        "from airflow.plugins_manager import AirflowPlugin\n\n\nclass MyPlugin(AirflowPlugin):\n    name = 'my_plugin'\n"
+    )
+    with zipfile.ZipFile(build_plugins_zip(src, tmp_path / "plugins.zip", vendor_self=True).path) as zf:
+        zf.extractall(home.plugins_folder)
+    site_packages = _site_packages_without_us(tmp_path / "site-packages")
+    env = home.full_env(bad_setting)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", VENDORED_RUNNER, str(site_packages)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    expected = {p["name"] for p in _listed(proc.stdout)}
+    ours = {
+        "mwaa_extras_timezone",
+        "mwaa_extras_env_vars",
+        "mwaa_extras_virtualenv",
+        "mwaa_extras_task_metrics",
+    }
+    assert ours - expected == {dropped}
+    assert "my_plugin" in expected

@@ -67,12 +67,21 @@ def test_daily_noon_los_angeles_across_dst(
     assert {t.astimezone(la).strftime("%H:%M") for t in times} == {"12:00"}  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "expression", ["0 12 * * **", "61 12 * * *", "0 12 * * 1L"], ids=["guide-typo", "range", "syntax"]
+)
+def test_cron_schedule_refuses_invalid_fields_in_one_line(expression: str) -> None:
+    # Five fields, but not a valid cron: refused here, not when Airflow later loads the DAG.
+    with pytest.raises(UsageError, match=r"^cron expression .* is not valid: [^\n]*$"):
+        cron_schedule(expression, tz="America/Los_Angeles")
+
+
 def test_helpers_validate() -> None:
     assert start_date(2026, 7, 1, tz="America/Los_Angeles").utcoffset() == timedelta(hours=-7)
     with pytest.raises(UsageError, match="unknown time zone 'Mars/Olympus'"):
         zone("Mars/Olympus")
     with pytest.raises(UsageError, match="must have 5 fields"):
-        cron_schedule("0 12 * * * *", tz="UTC")  # the guide's invalid expression
+        cron_schedule("0 12 * * * *", tz="UTC")  # six fields
     with pytest.raises(PluginConfigError, match="not a known IANA time zone"):
         validate_timezone("America/Los Angeles")
 

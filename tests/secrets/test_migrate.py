@@ -110,6 +110,41 @@ def test_aws_errors_are_recorded_per_item_and_the_rest_goes_on(aws: LocalAws) ->
     assert result.written == 1
 
 
+def test_empty_variable_is_refused_in_the_plan_as_in_the_run(aws: LocalAws) -> None:
+    # Secrets Manager refuses an empty SecretString: the dry run must not promise "create".
+    sm = aws.client("secretsmanager")
+    variables = [SourceVariable("empty", ""), SourceVariable("v1", "value-one")]
+    plan = plan_migration(sm, [], variables, MigrationOptions())
+    empty = plan.items[0]
+    assert (empty.action, empty.secret_string) == ("invalid", None)
+    assert "empty value: Secrets Manager stores at least one character" in empty.reason
+    result = apply_plan(sm, plan, MigrationOptions())
+    assert (result.written, result.failures, result.ok) == (1, [], False)
+
+
+def test_one_reason_differs_several_differ(aws: LocalAws) -> None:
+    sm = aws.client("secretsmanager")
+    sm.create_secret(Name="airflow/variables/v1", SecretString="old")
+    plan = plan_migration(sm, [], VARS[:1], MigrationOptions())
+    assert plan.items[0].reason == "value differs"
+
+
+def test_progress_counts_failures_apart(aws: LocalAws) -> None:
+    # The CLI printed "2/2 written" when one of the two failed.
+    sm = aws.client("secretsmanager")
+    plan = plan_migration(sm, [], VARS, MigrationOptions())
+    stubber = Stubber(sm)
+    stubber.add_client_error(
+        "create_secret", service_error_code="AccessDeniedException", http_status_code=403
+    )
+    stubber.add_response("create_secret", {"Name": "airflow/variables/v2"})
+    seen: list[tuple[int, int, int]] = []
+    with stubber:
+        result = apply_plan(sm, plan, MigrationOptions(workers=1), progress=lambda *a: seen.append(a))
+    assert (result.written, len(result.failures)) == (1, 1)
+    assert seen == [(1, 2, 1), (2, 2, 1)]
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
     [("airflow/connections/ok_name-1.2@x", None), ("a/ü", "only letters"), ("a" * 513, "longer than 512")],

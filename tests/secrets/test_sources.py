@@ -28,8 +28,10 @@ def test_env_file_with_a_quoted_uri_marks_that_connection_invalid(tmp_path: Path
         ("c.json", "[1, 2]", "expected a mapping"),
         ("c.env", "no equals sign", "expected NAME=VALUE"),
         ("c.env", "a=1\na=2", "appears more than once"),
+        ("c.json", "", "the file is empty"),
+        ("c.yaml", " \n", "the file is empty"),
     ],
-    ids=["suffix", "json", "yaml", "list", "env-line", "env-dup"],
+    ids=["suffix", "json", "yaml", "list", "env-line", "env-dup", "empty-json", "empty-yaml"],
 )
 def test_unreadable_files_are_one_line_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
     path = tmp_path / name

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -42,3 +43,18 @@ def test_without_moto_boto3_fails_fast_on_a_closed_loopback_port(monkeypatch: py
     with pytest.raises(EndpointConnectionError):
         s3.list_buckets()
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_request_log_only_when_asked(verbose: bool, caplog: pytest.LogCaptureFixture) -> None:
+    # The demo printed a werkzeug line per request between its own lines.
+    from airflow_mwaa_extras.testing.local_aws import start_local_aws
+
+    aws = start_local_aws(verbose=verbose)
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            aws.client("s3").list_buckets()
+    finally:
+        aws.stop()
+    requests = [r for r in caplog.records if r.name == "werkzeug" and '"GET / HTTP' in r.getMessage()]
+    assert len(requests) == (1 if verbose else 0)

@@ -18,6 +18,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder for inspection")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print the local AWS server's request log"
+    )
     parser.set_defaults(func=_run)
 
 
@@ -29,4 +32,4 @@ def _run(args: argparse.Namespace) -> int:
             opt_in = " (opt-in: run it with --only)" if getattr(step, "OPT_IN", False) else ""
             print(f"{step.__name__.rsplit('.', 1)[-1]}: {step.TITLE}{opt_in}")
         return 0
-    return run_demo(only=args.only, keep=args.keep)
+    return run_demo(only=args.only, keep=args.keep, verbose=args.verbose)

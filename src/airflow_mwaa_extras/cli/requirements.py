@@ -17,13 +17,13 @@ def register(subparsers: Any) -> None:
         help="check the constraint line, MWAA's essential pins, pins and index lines",
         description="Check that the constraint line is present and matches the Airflow and Python "
         "versions, that MWAA's essential pins are not changed, that apache-airflow is pinned, and "
-        "the private index lines. --resolve also asks a resolver (uv, else pip) to install the file "
-        "under MWAA's constraints without installing anything.",
+        "the private index lines. --resolve also asks a resolver (uv, or pip if chosen) to install the "
+        "file under MWAA's constraints for MWAA's platform and Python, without installing anything.",
     )
     check.add_argument("file", type=Path, metavar="REQUIREMENTS_TXT")
     check.add_argument("--airflow-version", help="MWAA Airflow version (default: the installed Airflow)")
     check.add_argument("--resolve", action="store_true", help="also run a resolver dry run (needs PyPI)")
-    check.add_argument("--resolver", choices=("uv", "pip"), help="default: uv when on PATH, else pip")
+    check.add_argument("--resolver", choices=("uv", "pip"), help="default: uv; pip considers wheels only")
     check.add_argument("--timeout", type=float, default=300.0, help="resolver time limit in seconds")
     check.add_argument(
         "--plugins-zip",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +166,10 @@ def _client(args: argparse.Namespace) -> Any:
     import boto3
     from botocore.exceptions import BotoCoreError
 
+    # Airflow's logging config (loaded when the source is the metadata DB) prints INFO on
+    # stdout, where botocore's "Found credentials in ..." would land in the middle of the plan.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+
     try:
         return boto3.client("secretsmanager", region_name=args.region, endpoint_url=args.endpoint_url)
     except BotoCoreError as err:
@@ -210,9 +215,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
     step = max(1, len(plan.to_write()) // 20)
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, failed: int) -> None:
         if not args.quiet and (done == total or done % step == 0):
-            print(f"progress: {done}/{total} written", file=sys.stderr)
+            print(f"progress: {done - failed}/{total} written, {failed} failed", file=sys.stderr)
 
     result = apply_plan(client, plan, options, progress=progress)
     for name, code in result.failures:

@@ -88,8 +88,10 @@ def discover_steps() -> list[ModuleType]:
     return sorted(modules, key=lambda module: (module.ORDER, module.__name__))
 
 
-def run_demo(only: Sequence[str] = (), keep: bool = False, out: Callable[[str], None] = print) -> int:
-    """Run the demo; return 0 when every step succeeded."""
+def run_demo(
+    only: Sequence[str] = (), keep: bool = False, out: Callable[[str], None] = print, *, verbose: bool = False
+) -> int:
+    """Run the demo; return 0 when every step succeeded (``verbose``: the stand-ins' request logs too)."""
     steps = discover_steps()
     if only:
         wanted = set(only)
@@ -103,7 +105,7 @@ def run_demo(only: Sequence[str] = (), keep: bool = False, out: Callable[[str], 
     workdir = Path(tempfile.mkdtemp(prefix="mwaa-extras-demo-"))
     out(f"mwaa-extras demo: working in {workdir}")
     failures = 0
-    aws = start_local_aws()
+    aws = start_local_aws(verbose=verbose)
     home: AirflowHome | None = None
     try:
         with patched_environ(aws.env):

@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 
 from airflow_mwaa_extras.deploy.report import Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.plugin_classes import PLUGINS
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FILE_MODE = 0o100755
@@ -31,7 +32,9 @@ SIZE_ADVICE = 1024**3  # MWAA's advice: below 1 GB, or the install may pass the 
 _SKIP_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 PACKAGE = "airflow_mwaa_extras"
-SHIM_MODULE = "mwaa_extras_plugins.py"
+# One registration file per plugin: Airflow loads each plugins-folder file in its own try/except,
+# as it does each entry point, so a bad setting (an on_load error) drops only that plugin.
+SHIM_PREFIX = "mwaa_extras_plugin_"
 # Parts of this package that are of no use inside an MWAA plugins folder.
 _VENDOR_SKIP = frozenset({"example_dags", "demo", "testing", "__main__.py"})
 # Import names that are not the distribution's name (import name -> distribution).
@@ -88,18 +91,24 @@ def _zipinfo(name: str, is_dir: bool) -> zipfile.ZipInfo:
     return info
 
 
-SHIM_SOURCE = f'''"""Registers the airflow-mwaa-extras plugins vendored in this plugins.zip.
+SHIM_SOURCE = '''"""Registers the airflow-mwaa-extras {name} plugin vendored in this plugins.zip.
 
-Written by `mwaa-extras plugins build --vendor-self`. Airflow imports every .py file of the
-plugins folder as a plugin module; .airflowignore keeps it out of the {PACKAGE}/ package,
-which is imported from here (the plugins folder is on sys.path) instead. Plugins that an
-installed copy already registers through its entry points are left out.
+Written by `mwaa-extras plugins build --vendor-self`, one file per plugin so that one bad
+setting drops only its own plugin. Airflow imports every .py file of the plugins folder as a
+plugin module; .airflowignore keeps it out of the airflow_mwaa_extras/ package, which is
+imported from here (the plugins folder is on sys.path) instead. A plugin that an installed copy
+already registers through its entry points is left out.
 """
 
 from airflow_mwaa_extras.plugins.folder import plugins_for_folder
 
-globals().update(plugins_for_folder())
+globals().update(plugins_for_folder("{name}"))
 '''
+
+
+def shim_modules() -> dict[str, str]:
+    """File name -> source of the registration files ``--vendor-self`` adds, one per plugin."""
+    return {f"{SHIM_PREFIX}{name}.py": SHIM_SOURCE.format(name=name) for name in PLUGINS}
 
 
 def build_plugins_zip(source: Path, output: Path, *, vendor_self: bool = False) -> BuildResult:
@@ -137,8 +146,11 @@ def build_plugins_zip(source: Path, output: Path, *, vendor_self: bool = False) 
 
 
 def _add_vendored(entries: dict[str, tuple[bool, bytes]]) -> None:
-    if any(name == PACKAGE or name.startswith(PACKAGE + "/") for name in entries) or SHIM_MODULE in entries:
-        raise UsageError(f"the plugins folder already has {PACKAGE}/ or {SHIM_MODULE}; remove them to vendor")
+    shims = shim_modules()
+    if any(name == PACKAGE or name.startswith(PACKAGE + "/") or name in shims for name in entries):
+        raise UsageError(
+            f"the plugins folder already has {PACKAGE}/ or {SHIM_PREFIX}*.py; remove them to vendor"
+        )
     package_dir = Path(__file__).resolve().parent.parent
     entries[PACKAGE] = (True, b"")
     for name, path in _walk(package_dir):
@@ -148,7 +160,8 @@ def _add_vendored(entries: dict[str, tuple[bool, bytes]]) -> None:
         entries[key] = (True, b"") if path.is_dir() else (False, path.read_bytes())
     if f"{PACKAGE}/plugins/folder.py" not in entries:  # pragma: no cover - a broken installation
         raise UsageError(f"this copy of {PACKAGE} has no plugins/folder.py to vendor")
-    entries[SHIM_MODULE] = (False, SHIM_SOURCE.encode())
+    for shim, source in shims.items():
+        entries[shim] = (False, source.encode())
     ignore_old = entries.get(".airflowignore", (False, b""))[1].decode()
     # A bare name works with both ignore syntaxes (regexp on 2.x, glob on 3.x).
     if PACKAGE not in ignore_old.split():
@@ -341,13 +354,41 @@ def _check_python(members: list[_Member], label: str, provided: Iterable[str]) -
 
 
 def _top_level_imports(tree: ast.AST) -> set[str]:
+    """Top-level names of the imports a module needs at run time.
+
+    Imports under ``if TYPE_CHECKING:`` never run, and those in a ``try`` that catches
+    ``ImportError`` are optional by design: neither is a requirement.
+    """
     names: set[str] = set()
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        elif isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+            stack.extend([*node.handlers, *node.orelse, *node.finalbody])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
     return names
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    caught = {t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in types}
+    return bool(caught & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
 def requirement_names(text: str) -> set[str]:

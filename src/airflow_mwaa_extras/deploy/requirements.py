@@ -416,6 +416,37 @@ def _check_index_lines(lines: list[RequirementLine], path: str) -> list[Finding]
 # -- resolver dry run --------------------------------------------------------------------------
 
 
+# MWAA's workers: Linux x86_64 with glibc 2.26 (Amazon Linux 2) or newer; manylinux2014 wheels
+# (glibc 2.17) install on every one of them.
+MWAA_UV_PLATFORM = "x86_64-manylinux2014"
+MWAA_PIP_PLATFORM = "manylinux2014_x86_64"
+
+
+def find_uv() -> str | None:
+    """The uv executable: on PATH, beside this interpreter, from the ``uv`` Python package, or
+    where uv's installers put it (``~/.local/bin``, ``~/.cargo/bin``); None when there is none."""
+    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    for folder in (Path.home() / ".local" / "bin", Path.home() / ".cargo" / "bin"):
+        found = shutil.which("uv", path=str(folder))
+        if found:
+            return found
+    return None
+
+
+def _has_pip() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pip") is not None
+
+
 def resolve(
     text: str,
     airflow_version: str,
@@ -427,17 +458,38 @@ def resolve(
     """Ask a real resolver whether the file installs under MWAA's constraints (nothing is installed).
 
     The user's own constraint lines are replaced by the shipped copies of MWAA's lists (the
-    constraints URL would be fetched from GitHub otherwise); ``uv pip compile`` is used when uv
-    is on PATH, else ``pip install --dry-run`` of the running interpreter.
+    constraints URL would be fetched from GitHub otherwise). The resolution is for MWAA's
+    platform and Python (Linux x86_64, manylinux2014; Python 3.11 or 3.12), not for the machine
+    the check runs on: ``uv pip compile --python-platform --python-version``, or with
+    ``resolver="pip"`` ``pip install --dry-run --platform --python-version`` (wheels only).
 
-    :param resolver: ``"uv"`` or ``"pip"``; None picks uv when available
+    :param resolver: ``"uv"`` or ``"pip"``; None: uv (the one resolver that targets another
+        platform with source distributions too)
     """
     _check_version(airflow_version)
     kept = [
         raw if not MWAA_CONSTRAINT_PATTERN.search(raw) and not _CONSTRAINT_OPTION.match(raw) else ""
         for raw in text.splitlines()
     ]
-    chosen = resolver or ("uv" if shutil.which("uv") else "pip")
+    chosen = resolver or "uv"
+    if chosen not in ("uv", "pip"):
+        raise UsageError(f"unknown resolver {chosen!r}: use uv or pip")
+    uv = find_uv() if chosen == "uv" else None
+    missing = None
+    if chosen == "uv" and uv is None:
+        missing = "uv is not installed (pip install uv, or https://docs.astral.sh/uv/)"
+    elif chosen == "pip" and not _has_pip():
+        missing = f"pip is not installed for {sys.executable} (python -m ensurepip, or use uv)"
+    if missing:
+        return [
+            Finding(
+                "requirements.resolver-missing",
+                Severity.ERROR,
+                f"cannot resolve for MWAA: {missing}",
+                path,
+            )
+        ]
+    python = python_version_for(airflow_version)
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-resolve-") as tmp:
         req_file = Path(tmp, "requirements.txt")
         req_file.write_text("\n".join(kept) + "\n", encoding="utf-8")
@@ -445,23 +497,19 @@ def resolve(
             constraints_file(airflow_version),
             constraints_file(airflow_version, "mwaa_essential_constraints.txt"),
         ]
-        if chosen == "uv":
-            uv = shutil.which("uv")
-            if uv is None:
-                raise UsageError("--resolver uv: uv is not on PATH")
-            cmd = [uv, "pip", "compile", "--quiet", "--no-header", "--python-version"]
-            cmd += [python_version_for(airflow_version), "--python-platform", "x86_64-manylinux_2_28"]
+        if uv is not None:
+            cmd = [uv, "pip", "compile", "--quiet", "--no-header", "--python-version", python]
+            cmd += ["--python-platform", MWAA_UV_PLATFORM]
             for c in constraints:
                 cmd += ["-c", str(c)]
             cmd += [str(req_file), "-o", str(Path(tmp, "resolved.txt"))]
-        elif chosen == "pip":
+        else:
             cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
-            cmd += ["--disable-pip-version-check"]
+            cmd += ["--disable-pip-version-check", "--only-binary=:all:", "--implementation", "cp"]
+            cmd += ["--platform", MWAA_PIP_PLATFORM, "--python-version", python]
             for c in constraints:
                 cmd += ["-c", str(c)]
             cmd += ["-r", str(req_file)]
-        else:
-            raise UsageError(f"unknown resolver {chosen!r}: use uv or pip")
         try:
             proc = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=timeout, check=False, env=os.environ.copy()

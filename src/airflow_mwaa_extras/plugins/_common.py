@@ -1,4 +1,4 @@
-"""What the three plugins share: reading ``[mwaa_extras]`` options, one error type, say-once logging.
+"""What the plugins share: reading ``[mwaa_extras]`` options, one error type, say-once logging.
 
 Stdlib only at module level: plugins load in every scheduler, worker and webserver process.
 """

@@ -16,7 +16,8 @@ separated by ``:``), and ``[unset]`` with bare names. ``{plugins_folder}`` and
 Prepend and append never duplicate an entry, so a child process that loads the plugin again
 (every task runner does) gets the same value; an unset variable starts empty (no stray ``:``).
 MWAA's reserved variables (:mod:`airflow_mwaa_extras.reserved_env_vars`) are refused with a
-warning and left alone. A document that does not parse changes nothing and becomes a plugin
+warning (once per process tree) and left alone. The inline option is applied after the file, as
+if one after the other: its ``prepend`` entries come before the file's. A document that does not parse changes nothing and becomes a plugin
 import error. ``LD_LIBRARY_PATH`` is read by the loader at process start, so it takes effect in
 the processes Airflow starts after loading the plugin (task runners), not in the current one.
 """
@@ -29,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airflow_mwaa_extras.plugins._common import PluginConfigError, get_airflow_option, get_option
+from airflow_mwaa_extras.plugins._common import PluginConfigError, get_airflow_option, get_option, say_once
 from airflow_mwaa_extras.reserved_env_vars import is_reserved
 from airflow_mwaa_extras.version_compat import AirflowPlugin
 
@@ -71,9 +72,11 @@ class EnvChanges:
         """
         self.set.update(other.set)
         self.unset.extend(other.unset)
-        for mine, theirs in ((self.prepend, other.prepend), (self.append, other.append)):
-            for name, entries in theirs.items():
-                mine.setdefault(name, []).extend(entries)
+        # As if applied one after the other: a later prepend goes in front, a later append behind.
+        for name, entries in other.prepend.items():
+            self.prepend[name] = [*entries, *self.prepend.get(name, [])]
+        for name, entries in other.append.items():
+            self.append.setdefault(name, []).extend(entries)
 
 
 def _check_name(name: object, where: str) -> str:
@@ -231,7 +234,11 @@ def apply_changes(changes: EnvChanges, environ: Any = None) -> list[str]:
 
     def allowed(name: str) -> bool:
         if is_reserved(name):
-            log.warning(
+            # Once per process tree: task runners inherit the marker and stay quiet in task logs.
+            say_once(
+                log,
+                logging.WARNING,
+                f"env-vars-reserved-{name}",
                 "mwaa_extras env vars plugin: refusing to change %s: MWAA reserves it and resets "
                 "overrides; left unchanged",
                 name,

@@ -6,12 +6,14 @@ requirements.txt), this package registers its plugins through entry points; vend
 plugins.zip (no pip install), it has no entry points and a file in the plugins folder must name
 the classes. A file that imports them unconditionally while the package is also installed
 registers each one twice: Airflow 2 skips the second silently, Airflow 3 logs "already
-registered" and records a plugin import error. The file to put in the plugins folder is::
+registered" and records a plugin import error. The files to put in the plugins folder are one
+per plugin (Airflow loads each file in its own try/except, so one bad setting drops only its
+plugin), e.g.::
 
-    # plugins/mwaa_extras_plugins.py
+    # plugins/mwaa_extras_plugin_timezone.py
     from airflow_mwaa_extras.plugins.folder import plugins_for_folder
 
-    globals().update(plugins_for_folder())
+    globals().update(plugins_for_folder("timezone"))
 
 plus ``airflow_mwaa_extras`` in ``plugins/.airflowignore`` when the package itself is copied
 into the folder (Airflow would otherwise run every module of the package as a plugin file).
@@ -23,15 +25,10 @@ import importlib
 from importlib import metadata
 from typing import Any
 
+from airflow_mwaa_extras.plugin_classes import PLUGINS
+
 DISTRIBUTION = "airflow-mwaa-extras"
 ENTRY_POINT_GROUP = "airflow.plugins"
-# short name -> "module:Class", the same strings as the entry points in pyproject.toml.
-PLUGINS: dict[str, str] = {
-    "timezone": "airflow_mwaa_extras.plugins.timezone:TimezonePlugin",
-    "virtualenv": "airflow_mwaa_extras.plugins.virtualenv:VirtualenvPlugin",
-    "env_vars": "airflow_mwaa_extras.plugins.env_vars:EnvVarsPlugin",
-    "task_metrics": "airflow_mwaa_extras.plugins.task_metrics:TaskMetricsListenerPlugin",
-}
 
 
 def installed_entry_points() -> set[str]:

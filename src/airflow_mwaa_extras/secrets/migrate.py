@@ -162,6 +162,14 @@ def _desired(
         item = PlannedSecret("variable", var.key, config.variable_secret_name(var.key), CREATE)
         if var.error or var.value is None:
             item.action, item.reason = INVALID, var.error or "unreadable"
+        elif var.value == "":
+            # Secrets Manager refuses an empty SecretString, and a secret without one reads back
+            # as "no such variable": the run would fail where the dry run said "create".
+            item.action, item.reason = (
+                INVALID,
+                "empty value: Secrets Manager stores at least one character; keep this variable "
+                "in the metadata DB (Airflow falls back to it) or give it a value",
+            )
         elif len(var.value.encode()) > MAX_SECRET_BYTES:
             item.action, item.reason = (
                 INVALID,
@@ -260,7 +268,7 @@ def plan_migration(
             if flag
         ]
         item.action = UPDATE if reasons else UNCHANGED
-        item.reason = ", ".join(reasons) + " differ" if reasons else ""
+        item.reason = ", ".join(reasons) + (" differs" if len(reasons) == 1 else " differ") if reasons else ""
     return MigrationPlan(items)
 
 
@@ -312,9 +320,12 @@ def apply_plan(
     client: SecretsManagerClient,
     plan: MigrationPlan,
     options: MigrationOptions,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> MigrationResult:
-    """Write the ``create`` and ``update`` items; a failure is recorded and the rest go on."""
+    """Write the ``create`` and ``update`` items; a failure is recorded and the rest go on.
+
+    :param progress: called with (items done, items to write, failures so far) after each item
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     started = time.monotonic()
@@ -339,7 +350,7 @@ def apply_plan(
             if error:
                 failures.append((item.secret_name, error))
             if progress is not None:
-                progress(done, len(todo))
+                progress(done, len(todo), len(failures))
     failures.sort()
     return MigrationResult(
         counts=plan.counts(),

@@ -70,9 +70,12 @@ def _load_mapping(path: Path) -> dict[str, Any]:
     text = _read_text(path)
     if suffix == ".env":
         return _parse_env(path, text)
+    if not text.strip():
+        # An export of nothing is "{}"; an empty file is a failed export or the wrong file.
+        raise UsageError(f"{path}: the file is empty (an export with no entries is {{}})")
     try:
         if suffix == ".json":
-            data = json.loads(text) if text.strip() else {}
+            data = json.loads(text)
         else:
             import yaml  # type: ignore[import-untyped,unused-ignore]
 

@@ -69,15 +69,43 @@ class LocalAws:
         self._server.stop()
 
 
-def start_local_aws(port: int = 0) -> LocalAws:
-    """Start moto's server in a thread on 127.0.0.1 (a free port unless one is given)."""
+def _quiet_moto_server(port: int) -> Any:
+    """moto's threaded server, minus werkzeug's line per HTTP request (``127.0.0.1 - - [...]
+    "POST / ..."``), which otherwise lands between a demo's or a test's own lines."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # errors still go through log_error
+
+    class QuietMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # moto's own, with the quiet handler
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return QuietMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
+def start_local_aws(port: int = 0, *, verbose: bool = False) -> LocalAws:
+    """Start moto's server in a thread on 127.0.0.1 (a free port unless one is given).
+
+    :param port: the port, 0 for any free one
+    :param verbose: log a line per HTTP request (werkzeug's request log)
+    """
     try:
         from moto.server import ThreadedMotoServer
     except ImportError as err:
         raise MwaaExtrasError(
             "moto's server is needed for the local AWS stand-in: pip install 'airflow-mwaa-extras[demo]'"
         ) from err
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    if verbose:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    else:
+        server = _quiet_moto_server(port)
     server.start()
     wsgi = server._server  # moto 5.0 has no public accessor for the port the OS picked
     if wsgi is None:
@@ -103,9 +131,12 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def local_aws() -> Iterator[LocalAws]:
-    """moto's server for the duration of the block, with ``os.environ`` pointing at it."""
-    aws = start_local_aws()
+def local_aws(*, verbose: bool = False) -> Iterator[LocalAws]:
+    """moto's server for the duration of the block, with ``os.environ`` pointing at it.
+
+    :param verbose: log a line per HTTP request
+    """
+    aws = start_local_aws(verbose=verbose)
     try:
         with patched_environ(aws.env):
             yield aws

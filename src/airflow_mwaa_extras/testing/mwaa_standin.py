@@ -36,6 +36,7 @@ import logging
 import re
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -464,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MWAA stand-in on {standin.endpoint_url} for {', '.join(homes)}; export:", flush=True)
     for key, value in standin.env.items():
         print(f"export {key}={shlex.quote(value)}", flush=True)
+    # SIGTERM (CI runners, process managers) stops like Ctrl-C: the warm CLI servers too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
