@@ -18,7 +18,6 @@ from airflow_mwaa_extras.metadata import formats
 from airflow_mwaa_extras.metadata.export import ExportResult, ExportSettings, check_window
 from airflow_mwaa_extras.metadata.manifest import (
     ManifestObject,
-    render_key,
     utc_now,
     write_manifest,
 )
@@ -235,10 +234,9 @@ def export_via_rest(
     manifest = settings.new_manifest(
         now, newer_than=newer_than, older_than=older_than, source=f"rest_api_{api_version}"
     )
-    run_id = manifest.run_id
     for table in names:
         columns = REST_COLUMNS[api_version][table]
-        key = render_key(settings.key_template, table=table, run_id=run_id, ext=settings.ext, when=now)
+        key = settings.object_key(manifest, table, now)
         rows = 0
         with MultipartUploadWriter(
             s3_client,
@@ -267,8 +265,6 @@ def export_via_rest(
                 writer.write("".join(lines))
         uploaded = writer.close()
         manifest.objects.append(ManifestObject(table, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = render_key(
-        settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now
-    )
+    manifest_key = settings.manifest_key(manifest, now)
     write_manifest(s3_client, manifest, manifest_key)
     return ExportResult(manifest, manifest_key)

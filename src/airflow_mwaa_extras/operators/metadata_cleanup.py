@@ -88,10 +88,13 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
                 raise UsageError(
                     "archive=True needs a bucket (or pass archive=False to delete without a copy)"
                 )
-            settings = self.export_settings(self.bucket, context).validated()
+            settings = self.export_settings(self.bucket, context)
+        earlier = self.report_earlier_attempts(settings, context) if settings is not None else []
         if self.hook.uses_database:
-            return self._clean_database(policy, settings)
-        return self._clean_through_environment(policy, settings)
+            summary = self._clean_database(policy, settings)
+        else:
+            summary = self._clean_through_environment(policy, settings)
+        return {**summary, "earlier_manifests": earlier}
 
     def _clean_database(self, policy: Any, settings: Any) -> dict[str, Any]:
         from airflow_mwaa_extras.metadata.cleanup import run_cleanup
