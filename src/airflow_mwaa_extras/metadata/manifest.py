@@ -207,7 +207,7 @@ def verify_manifest(
         except Exception as err:
             raise ManifestVerificationError(
                 f"archived object s3://{stored.bucket}/{obj.key} is missing: {err}"
-            ) from err
+            ) from None
         if int(head["ContentLength"]) != obj.bytes:
             raise ManifestVerificationError(
                 f"s3://{stored.bucket}/{obj.key} has {head['ContentLength']} bytes, the manifest says {obj.bytes}"
