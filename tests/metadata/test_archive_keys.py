@@ -33,8 +33,8 @@ MiB = 1024 * 1024
 
 def task_settings(try_number: int, **kwargs: Any) -> ExportSettings:
     """What the operators build for one try of one task in one DAG run."""
-    fields: dict[str, Any] = {"dag_id": "cleanup", "task_id": "clean", **kwargs}
-    return ExportSettings(bucket="archive", run_id=RUN_ID, try_number=try_number, **fields)
+    fields: dict[str, Any] = {"bucket": "archive", "dag_id": "cleanup", "task_id": "clean", **kwargs}
+    return ExportSettings(run_id=RUN_ID, try_number=try_number, **fields)
 
 
 @pytest.fixture
@@ -123,3 +123,27 @@ def test_a_retried_cleanup_loses_no_archived_row(seeded: SeededDb, s3: Any, tmp_
     manifests = manifests_of(s3, "archive")
     assert len(manifests) == 2
     assert_archived(s3, "archive", before, Snapshot(engine), manifests)
+
+
+@pytest.mark.parametrize("where", ["no-bucket", "unreachable"])
+def test_s3_errors_are_one_line_without_a_chained_traceback(
+    seeded: SeededDb, aws: LocalAws, where: str
+) -> None:
+    import boto3
+    from botocore.config import Config
+
+    s3 = aws.client("s3")
+    if where == "unreachable":  # a closed loopback port, no retries
+        s3 = boto3.client(
+            "s3",
+            endpoint_url="http://127.0.0.1:9",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+        )
+    with pytest.raises(S3UploadError) as caught:
+        export_metadata(seeded.engine(), s3, task_settings(1, bucket="missing-bucket"), tables=["dag_run"])
+    assert len(str(caught.value).splitlines()) == 1
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__

@@ -57,6 +57,8 @@ def _tables(engine: Any) -> dict[str, dict[Any, Any]]:
 def _utc(value: Any) -> datetime | None:
     if value is None:
         return None
+    if isinstance(value, str):  # SQLite hands raw SQL timestamps back as text
+        value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
