@@ -29,5 +29,6 @@ with DAG(
         bucket=BUCKET,
         older_than_days=30,
         gzip=True,
-        key_template="airflow-metadata/{table}/{date}/{run_id}.{ext}",
+        # Every try writes its own keys; {attempt} (try number + token) is required.
+        key_template="airflow-metadata/{table}/{date}/{dag_id}/{run_id}/{task_id}/{attempt}.{ext}",
     )

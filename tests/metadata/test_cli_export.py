@@ -29,20 +29,25 @@ def test_cli_export(seeded: SeededDb, aws: LocalAws, capsys: pytest.CaptureFixtu
             "--run-id",
             "cli",
             "--key-template",
-            "cli/{table}.{ext}",
+            "cli/{attempt}/{table}.{ext}",
             "--manifest-key-template",
-            "cli/manifest.json",
+            "cli/{attempt}/manifest.json",
             "--endpoint-url",
             aws.endpoint_url,
         ]
     )
     out = capsys.readouterr().out
     assert code == 0
-    manifest = read_manifest(s3, "exports", "cli/manifest.json")
-    assert [o.key for o in manifest.objects] == ["cli/dag_run.jsonl", "cli/log.jsonl"]
+    manifest_key = out.split("manifest\ts3://exports/")[1].strip()
+    manifest = read_manifest(s3, "exports", manifest_key)
+    assert manifest.attempt
+    assert manifest_key == f"cli/{manifest.attempt}/manifest.json"
+    assert [o.key for o in manifest.objects] == [
+        f"cli/{manifest.attempt}/dag_run.jsonl",
+        f"cli/{manifest.attempt}/log.jsonl",
+    ]
     assert manifest.objects[0].rows == seeded.summary.dag_runs
     assert f"dag_run\t{seeded.summary.dag_runs} rows" in out
-    assert "manifest\ts3://exports/cli/manifest.json" in out
 
 
 @pytest.mark.parametrize(
@@ -51,9 +56,10 @@ def test_cli_export(seeded: SeededDb, aws: LocalAws, capsys: pytest.CaptureFixtu
         (["--sql-alchemy-conn", "nosuchdb://x"], "cannot use the database URL"),
         (["--sql-alchemy-conn", "sqlite:////nonexistent/dir/x.db"], "cannot read the database"),
         (["--sql-alchemy-conn", "sqlite://", "--key-template", "{nope}"], "unknown placeholder"),
+        (["--sql-alchemy-conn", "sqlite://", "--key-template", "x/{table}.csv"], "has no {attempt}"),
         (["--sql-alchemy-conn", "sqlite://", "--older-than-days", "-1"], "must be >= 0"),
     ],
-    ids=["scheme", "unreachable", "template", "days"],
+    ids=["scheme", "unreachable", "template", "collision", "days"],
 )
 def test_cli_errors_are_one_line(
     aws: LocalAws, capsys: pytest.CaptureFixture[str], argv: list[str], message: str

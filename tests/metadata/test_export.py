@@ -66,9 +66,10 @@ def test_csv_export_holds_exactly_the_window(seeded: SeededDb, aws: LocalAws, me
         has_task_fail = reflect_schema(conn).has_table("task_fail")
     tables = ["dag_run", "task_instance", "log"] + (["task_fail"] if has_task_fail else [])
     assert sorted(o.table for o in result.manifest.objects) == sorted(tables)
-    assert result.manifest_key == f"airflow-metadata/_manifests/{date}/{safe}.json"
+    attempt = result.manifest.attempt
+    assert result.manifest_key == f"airflow-metadata/_manifests/standalone/{safe}/export/{attempt}.json"
     for obj in result.manifest.objects:
-        assert obj.key == f"airflow-metadata/{obj.table}/{date}/{safe}.csv"
+        assert obj.key == f"airflow-metadata/{obj.table}/{date}/standalone/{safe}/export/{attempt}.csv"
         body = s3_body(s3, "exports", obj.key)
         assert obj.bytes == len(body)
         assert obj.sha256 == hashlib.sha256(body).hexdigest()
@@ -108,24 +109,30 @@ def test_jsonl_gzip_export(seeded: SeededDb, aws: LocalAws) -> None:
         fmt="jsonl",
         gzip=True,
         run_id="r1",
-        key_template="meta/{table}/{run_id}.{ext}",
-        manifest_key_template="meta/{run_id}-manifest.json",
+        key_template="meta/{table}/{run_id}-{attempt}.{ext}",
+        manifest_key_template="meta/{run_id}-{attempt}-manifest.json",
     )
     result = export_metadata(
         seeded.engine(), s3, settings, tables=["dag_run", "log"], newer_than=NEWER, older_than=OLDER
     )
-    assert result.manifest_key == "meta/r1-manifest.json"
-    assert [o.key for o in result.manifest.objects] == ["meta/dag_run/r1.jsonl.gz", "meta/log/r1.jsonl.gz"]
+    attempt = result.manifest.attempt
+    assert result.manifest_key == f"meta/r1-{attempt}-manifest.json"
+    assert [o.key for o in result.manifest.objects] == [
+        f"meta/dag_run/r1-{attempt}.jsonl.gz",
+        f"meta/log/r1-{attempt}.jsonl.gz",
+    ]
     assert result.manifest.compression == "gzip"
     records = [
         json.loads(line)
-        for line in gzip.decompress(s3_body(s3, "exports", "meta/dag_run/r1.jsonl.gz")).splitlines()
+        for line in gzip.decompress(
+            s3_body(s3, "exports", f"meta/dag_run/r1-{attempt}.jsonl.gz")
+        ).splitlines()
     ]
     assert {(r["dag_id"], r["run_id"]) for r in records} == expected_runs(seeded)
     assert all(r["start_date"].endswith("Z") for r in records)
     logs = [
         json.loads(line)
-        for line in gzip.decompress(s3_body(s3, "exports", "meta/log/r1.jsonl.gz")).splitlines()
+        for line in gzip.decompress(s3_body(s3, "exports", f"meta/log/r1-{attempt}.jsonl.gz")).splitlines()
     ]
     assert json.loads(logs[0]["extra"]) == {"host": "scheduler-1", "note": 'ran, "as planned"'}
     assert result.manifest.objects[1].rows == len(logs)
@@ -140,7 +147,11 @@ def test_copy_and_portable_paths_write_the_same_rows(seeded: SeededDb, aws: Loca
     for method in ("copy", "portable"):
         for fmt in ("csv", "jsonl"):
             settings = ExportSettings(
-                bucket="exports", fmt=fmt, method=method, run_id=method, key_template="{run_id}/{table}.{ext}"
+                bucket="exports",
+                fmt=fmt,
+                method=method,
+                run_id=method,
+                key_template="{run_id}/{attempt}/{table}.{ext}",
             )
             result = export_metadata(
                 seeded.engine(), s3, settings, tables=["dag_run", "task_instance", "log"], older_than=OLDER

@@ -57,14 +57,14 @@ def test_rest_export_pages_through_the_window(
         calls.append((path, dict(params)))
         return api.get_json(path, params)
 
-    settings = ExportSettings(bucket="exports", run_id="rest", key_template="rest/{table}.{ext}")
+    settings = ExportSettings(bucket="exports", run_id="rest", key_template="rest/{attempt}/{table}.{ext}")
     result = export_via_rest(
         fetch, s3, settings, api_version=api.api_version, newer_than=NEWER, older_than=OLDER, page_size=25
     )
     db = export_metadata(
         create_engine(home.sql_alchemy_conn),
         s3,
-        ExportSettings(bucket="exports", run_id="db", key_template="db/{table}.{ext}"),
+        ExportSettings(bucket="exports", run_id="db", key_template="db/{attempt}/{table}.{ext}"),
         tables=["dag_run", "task_instance", "log"],
         newer_than=NEWER,
         older_than=OLDER,

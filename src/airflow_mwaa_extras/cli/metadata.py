@@ -32,8 +32,14 @@ def register(subparsers: Any) -> None:
     export.add_argument("--newer-than-days", type=int, default=None, help="rows newer than N days")
     export.add_argument("--format", dest="fmt", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--gzip", action="store_true", help="gzip each object")
-    export.add_argument("--key-template", default=None, help="object key: {table} {date} {run_id} {ext}")
-    export.add_argument("--manifest-key-template", default=None, help="manifest key, same placeholders")
+    export.add_argument(
+        "--key-template",
+        default=None,
+        help="object key: {table} {attempt} (both required) {date} {run_id} {ext}",
+    )
+    export.add_argument(
+        "--manifest-key-template", default=None, help="manifest key, same placeholders ({attempt} required)"
+    )
     export.add_argument("--run-id", default=None, help="names this export in keys")
     export.add_argument("--method", choices=("auto", "copy", "portable"), default="auto")
     export.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's)")

@@ -16,6 +16,8 @@ from airflow_mwaa_extras.metadata.manifest import (
     Manifest,
     ManifestObject,
     check_key_template,
+    earlier_manifests,
+    new_attempt,
     render_key,
     utc_now,
     write_manifest,
@@ -35,11 +37,17 @@ class ExportSettings:
     :param bucket: the S3 bucket.
     :param fmt: ``csv`` or ``jsonl``.
     :param gzip: gzip each object (``.gz`` is added to the extension).
-    :param key_template: object key with ``{table}``, ``{date}``, ``{run_id}``, ``{ext}``.
-    :param manifest_key_template: manifest key, same placeholders (``{table}`` is ``manifest``).
+    :param key_template: object key with ``{table}``, ``{attempt}`` and optionally ``{date}``,
+        ``{dag_id}``, ``{run_id}``, ``{task_id}``, ``{ext}``; ``{table}`` and ``{attempt}`` are
+        required, so no two tables and no two attempts share a key.
+    :param manifest_key_template: manifest key, same placeholders (``{table}`` is ``manifest``);
+        ``{attempt}`` is required.
     :param run_id: names this export in keys; a random one by default.
     :param method: ``auto`` (``COPY`` on PostgreSQL), ``copy`` or ``portable``.
     :param part_size: multipart part size in bytes.
+    :param dag_id: the DAG whose task exports (``{dag_id}``; ``standalone`` outside a task).
+    :param task_id: the exporting task (``{task_id}``; ``export`` outside a task).
+    :param try_number: the task's try, shown in ``{attempt}`` (``try2-1a2b3c4d``).
     """
 
     bucket: str
@@ -50,6 +58,9 @@ class ExportSettings:
     run_id: str | None = None
     method: str = "auto"
     part_size: int = DEFAULT_PART_SIZE
+    dag_id: str = "standalone"
+    task_id: str = "export"
+    try_number: int | None = None
 
     def validated(self) -> ExportSettings:
         if not self.bucket or "/" in self.bucket:
@@ -74,6 +85,10 @@ class ExportSettings:
         """An empty manifest for an export starting ``now``; a random run id when none is set."""
         run_id = self.run_id or f"export_{now.strftime('%Y%m%dT%H%M%SZ')}_{uuid.uuid4().hex[:8]}"
         return Manifest(
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            try_number=self.try_number,
+            attempt=new_attempt(self.try_number),
             bucket=self.bucket,
             run_id=run_id,
             format=self.fmt,
@@ -82,6 +97,38 @@ class ExportSettings:
             newer_than=formats.format_timestamp(newer_than) if newer_than else None,
             older_than=formats.format_timestamp(older_than) if older_than else None,
             source=source,
+        )
+
+    def object_key(self, manifest: Manifest, table: str, now: datetime) -> str:
+        return self._render(self.key_template, manifest, table, self.ext, now)
+
+    def manifest_key(self, manifest: Manifest, now: datetime) -> str:
+        return self._render(self.manifest_key_template, manifest, "manifest", "json", now)
+
+    def _render(self, template: str, manifest: Manifest, table: str, ext: str, now: datetime) -> str:
+        return render_key(
+            template,
+            table=table,
+            run_id=manifest.run_id,
+            ext=ext,
+            when=now,
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            attempt=manifest.attempt or "",
+        )
+
+    def earlier_manifests(self, s3_client: Any, exclude: str = "") -> list[str]:
+        """Manifests that earlier tries of this task in this DAG run (``run_id``) left in S3."""
+        if not self.run_id:
+            return []
+        return earlier_manifests(
+            s3_client,
+            self.bucket,
+            self.manifest_key_template,
+            run_id=self.run_id,
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            exclude=exclude,
         )
 
 
@@ -132,10 +179,9 @@ def write_archive(
     resolve_method(settings.method, conn)
     now = utc_now()
     manifest = settings.new_manifest(now, newer_than=newer_than, older_than=older_than)
-    run_id = manifest.run_id
     content_type = "text/csv" if settings.fmt == "csv" else "application/x-ndjson"
     for spec, conditions in selections:
-        key = render_key(settings.key_template, table=spec.name, run_id=run_id, ext=settings.ext, when=now)
+        key = settings.object_key(manifest, spec.name, now)
         with MultipartUploadWriter(
             s3_client,
             settings.bucket,
@@ -147,9 +193,7 @@ def write_archive(
             rows = stream_rows(conn, schema, spec, conditions, settings.fmt, writer, method=settings.method)
         uploaded = writer.close()
         manifest.objects.append(ManifestObject(spec.name, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = render_key(
-        settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now
-    )
+    manifest_key = settings.manifest_key(manifest, now)
     write_manifest(s3_client, manifest, manifest_key)
     return ExportResult(manifest, manifest_key)
 

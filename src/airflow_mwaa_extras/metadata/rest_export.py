@@ -10,6 +10,7 @@ REST API does not expose every database column); the docs list them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,13 +19,24 @@ from airflow_mwaa_extras.metadata import formats
 from airflow_mwaa_extras.metadata.export import ExportResult, ExportSettings, check_window
 from airflow_mwaa_extras.metadata.manifest import (
     ManifestObject,
-    render_key,
     utc_now,
     write_manifest,
 )
 from airflow_mwaa_extras.metadata.s3_upload import MultipartUploadWriter
 
 PageFetcher = Callable[[str, Mapping[str, Any]], Any]
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RestSelection:
+    """Which rows of one table to export: one or more scans (query parameters), each item
+    written when ``accept`` says so (``accept`` also drops an item a second scan sees again)."""
+
+    scans: Sequence[Mapping[str, str]]
+    accept: Callable[[Item], bool]
+
+
 API_VERSIONS = ("v1", "v2")
 REST_TABLES = ("dag_run", "task_instance", "log")
 DEFAULT_PAGE_SIZE = 100  # Airflow's [api] maximum_page_limit default
@@ -55,6 +67,7 @@ _TI_COMMON = (
     "note",
 )
 REST_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    # Every field Airflow 3.3's /api/v2 returns (older 3.x releases leave the newer ones empty).
     "v2": {
         "dag_run": (
             "dag_id",
@@ -64,16 +77,58 @@ REST_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
             "queued_at",
             "start_date",
             "end_date",
+            "duration",
             "state",
             "run_type",
             "triggered_by",
+            "triggering_user_name",
             "conf",
             "data_interval_start",
             "data_interval_end",
             "last_scheduling_decision",
             "note",
+            "dag_versions",
+            "bundle_version",
+            "dag_display_name",
+            "partition_key",
+            "partition_date",
         ),
-        "task_instance": ("id", "logical_date", *_TI_COMMON),
+        "task_instance": (
+            "id",
+            "dag_id",
+            "dag_run_id",
+            "task_id",
+            "map_index",
+            "logical_date",
+            "run_after",
+            "start_date",
+            "end_date",
+            "duration",
+            "state",
+            "try_number",
+            "max_tries",
+            "task_display_name",
+            "dag_display_name",
+            "hostname",
+            "unixname",
+            "pool",
+            "pool_slots",
+            "queue",
+            "priority_weight",
+            "operator",
+            "operator_name",
+            "queued_when",
+            "scheduled_when",
+            "pid",
+            "executor",
+            "executor_config",
+            "note",
+            "rendered_map_index",
+            "rendered_fields",
+            "trigger",
+            "triggerer_job",
+            "dag_version",
+        ),
         "log": (
             "event_log_id",
             "when",
@@ -86,6 +141,8 @@ REST_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
             "logical_date",
             "owner",
             "extra",
+            "dag_display_name",
+            "task_display_name",
         ),
     },
     "v1": {
@@ -132,10 +189,12 @@ _TIMESTAMPS = frozenset(
         "data_interval_end",
         "last_scheduling_decision",
         "queued_when",
+        "scheduled_when",
+        "partition_date",
         "when",
     }
 )
-_JSON = frozenset({"conf"})
+_JSON = frozenset({"conf", "dag_versions", "rendered_fields", "trigger", "triggerer_job", "dag_version"})
 _ENDPOINTS = {
     "dag_run": ("/dags/~/dagRuns", "dag_runs"),
     "task_instance": ("/dags/~/dagRuns/~/taskInstances", "task_instances"),
@@ -196,6 +255,27 @@ def iter_items(
             return
 
 
+def _selected(
+    fetch: PageFetcher,
+    table: str,
+    api_version: str,
+    page_size: int,
+    newer_than: datetime | None,
+    older_than: datetime | None,
+    selections: Mapping[str, RestSelection] | None,
+) -> Iterator[list[Item]]:
+    selection = (selections or {}).get(table)
+    if selection is None:
+        window = window_params(table, api_version, newer_than, older_than)
+        yield from iter_items(fetch, table, api_version, window, page_size)
+        return
+    for scan in selection.scans:
+        for items in iter_items(fetch, table, api_version, scan, page_size):
+            kept = [item for item in items if selection.accept(item)]
+            if kept:
+                yield kept
+
+
 def _cell(name: str, value: Any) -> Any:
     if value is None:
         return None
@@ -214,8 +294,12 @@ def export_via_rest(
     newer_than: datetime | None = None,
     older_than: datetime | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    selections: Mapping[str, RestSelection] | None = None,
 ) -> ExportResult:
     """Page through the REST API and write one object per table plus the manifest.
+
+    :param selections: per table, the scans and filter that replace the time window (the
+        cleanup selects rows by ``db clean``'s own rules this way).
 
     :param fetch: ``fetch(path, params)`` returns the JSON body of ``GET path`` (path without
         the ``/api/vN`` prefix, as MWAA's InvokeRestApi takes it).
@@ -235,10 +319,9 @@ def export_via_rest(
     manifest = settings.new_manifest(
         now, newer_than=newer_than, older_than=older_than, source=f"rest_api_{api_version}"
     )
-    run_id = manifest.run_id
     for table in names:
         columns = REST_COLUMNS[api_version][table]
-        key = render_key(settings.key_template, table=table, run_id=run_id, ext=settings.ext, when=now)
+        key = settings.object_key(manifest, table, now)
         rows = 0
         with MultipartUploadWriter(
             s3_client,
@@ -250,8 +333,7 @@ def export_via_rest(
         ) as writer:
             if settings.fmt == "csv":
                 writer.write(formats.csv_line(list(columns)))
-            params = window_params(table, api_version, newer_than, older_than)
-            for items in iter_items(fetch, table, api_version, params, page_size):
+            for items in _selected(fetch, table, api_version, page_size, newer_than, older_than, selections):
                 rows += len(items)
                 if settings.fmt == "csv":
                     lines = [
@@ -267,8 +349,6 @@ def export_via_rest(
                 writer.write("".join(lines))
         uploaded = writer.close()
         manifest.objects.append(ManifestObject(table, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = render_key(
-        settings.manifest_key_template, table="manifest", run_id=run_id, ext="json", when=now
-    )
+    manifest_key = settings.manifest_key(manifest, now)
     write_manifest(s3_client, manifest, manifest_key)
     return ExportResult(manifest, manifest_key)

@@ -1,5 +1,10 @@
 """Stream bytes to one S3 object with multipart upload: memory stays at about one part.
 
+An archive object is never replaced: the writer checks that the key is free before it uploads
+(HEAD) and sends the final write with ``If-None-Match: *``, so S3 refuses it if the key was
+taken in between (S3 honours the condition since August 2024; some S3 stand-ins, moto 5.0
+among them, ignore it, hence the HEAD as well).
+
 The writer hashes what it uploads (SHA-256 of the stored bytes, after gzip) and counts bytes,
 so the manifest can name both without reading the object back.
 """
@@ -103,6 +108,8 @@ class MultipartUploadWriter:
         del self._pending[:]
         self._sha.update(body)
         self._size += len(body)
+        if self._upload_id is None:
+            ensure_absent(self._s3, self.bucket, self.key)
         try:
             if self._upload_id is None:
                 created = self._s3.create_multipart_upload(
@@ -114,7 +121,7 @@ class MultipartUploadWriter:
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=body
             )
         except Exception as err:
-            raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from err
+            raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from None
         self._parts.append({"PartNumber": number, "ETag": part["ETag"]})
 
     def close(self) -> UploadedObject:
@@ -129,9 +136,7 @@ class MultipartUploadWriter:
                 del self._pending[:]
                 self._sha.update(body)
                 self._size += len(body)
-                self._s3.put_object(
-                    Bucket=self.bucket, Key=self.key, Body=body, ContentType=self._content_type
-                )
+                put_new_object(self._s3, self.bucket, self.key, body, self._content_type)
             else:
                 if self._pending:
                     self._flush_part()
@@ -140,13 +145,14 @@ class MultipartUploadWriter:
                     Key=self.key,
                     UploadId=self._upload_id,
                     MultipartUpload={"Parts": self._parts},
+                    IfNoneMatch="*",
                 )
         except S3UploadError:
             self.abort()
             raise
         except Exception as err:
             self.abort()
-            raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from err
+            raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from None
         self.result = UploadedObject(self.bucket, self.key, self._size, self._sha.hexdigest())
         return self.result
 
@@ -159,9 +165,39 @@ class MultipartUploadWriter:
             self._upload_id = None
 
 
+def ensure_absent(s3_client: Any, bucket: str, key: str) -> None:
+    """Refuse a key that holds an object already (an archive is never replaced)."""
+    try:
+        s3_client.head_object(Bucket=bucket, Key=key)
+    except Exception as err:
+        code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return
+        raise S3UploadError(f"checking s3://{bucket}/{key} failed: {_reason(err)}") from None
+    raise S3UploadError(_exists(bucket, key))
+
+
+def put_new_object(s3_client: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    """PUT an object that must not exist yet (HEAD first, then ``If-None-Match: *``)."""
+    ensure_absent(s3_client, bucket, key)
+    try:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+    except Exception as err:
+        raise S3UploadError(f"uploading s3://{bucket}/{key} failed: {_reason(err)}") from None
+
+
+def _exists(bucket: str, key: str) -> str:
+    return (
+        f"s3://{bucket}/{key} exists already: archive objects are never replaced "
+        "(does the key template have {attempt}?)"
+    )
+
+
 def _reason(err: Exception) -> str:
     response = getattr(err, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
+        if error.get("Code") in ("PreconditionFailed", "412"):
+            return "the key exists already: archive objects are never replaced"
         return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
     return str(err) or type(err).__name__

@@ -258,3 +258,94 @@ def _insert_dags(conn: Connection, schema: Any, dag_ids: list[str], v3: bool, no
             conn.execute(bundle.insert(), [{"name": "dags-folder", "active": True}])
     conn.execute(schema.table("dag").insert(), dags)
     conn.execute(schema.table("dag_tag").insert(), [{"dag_id": d, "name": "seed"} for d in dag_ids])
+
+
+def seed_airflow_3_extras(engine: Engine, *, now: datetime | None = None, days: int = 180) -> dict[str, int]:
+    """What Airflow 3 histories also hold, on top of :func:`seed_history` (Airflow 3 only).
+
+    Per seeded DAG: manual runs without a logical date (one started long ago, one recent), a
+    mapped task (three map indexes) in each of them, and an XCom per task instance of those runs.
+    """
+    from sqlalchemy import func, select
+
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    with engine.connect() as probe:
+        schema = reflect_schema(probe)
+    if not schema.airflow_3:
+        raise ValueError("runs without a logical date exist on Airflow 3 only")
+    naive = engine.dialect.name == "sqlite"
+
+    def ts(value: datetime) -> datetime:
+        return value.replace(tzinfo=None) if naive else value
+
+    dag_run, ti, xcom = schema.table("dag_run"), schema.table("task_instance"), schema.table("xcom")
+    counts = {"dag_run": 0, "task_instance": 0, "xcom": 0}
+    with engine.begin() as conn:
+        dag_ids = [r[0] for r in conn.execute(select(dag_run.c.dag_id).distinct().order_by(dag_run.c.dag_id))]
+        for dag_id in dag_ids:
+            for n, age in enumerate((days - 5, 2)):
+                started = now - timedelta(days=age)
+                run_id = f"manual__nodate_{n}_{uuid.uuid4().hex[:6]}"
+                conn.execute(
+                    dag_run.insert(),
+                    {
+                        "dag_id": dag_id,
+                        "run_id": run_id,
+                        "logical_date": None,
+                        "run_after": ts(started),
+                        "queued_at": ts(started),
+                        "start_date": ts(started),
+                        "end_date": ts(started + timedelta(minutes=2)),
+                        "state": "success",
+                        "run_type": "manual",
+                        "triggered_by": "REST_API",
+                        "conf": {"why": "no logical date"},
+                        "clear_number": 0,
+                    },
+                )
+                pk = conn.execute(
+                    select(func.max(dag_run.c.id)).where(
+                        dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id
+                    )
+                ).scalar_one()
+                for index in range(3):
+                    began = started + timedelta(seconds=10 * index)
+                    conn.execute(
+                        ti.insert(),
+                        {
+                            "id": uuid.uuid4().hex if naive else str(uuid.uuid4()),
+                            "dag_id": dag_id,
+                            "run_id": run_id,
+                            "task_id": "mapped",
+                            "map_index": index,
+                            "start_date": ts(began),
+                            "end_date": ts(began + timedelta(seconds=5)),
+                            "duration": 5.0,
+                            "state": "success",
+                            "try_number": 1,
+                            "max_tries": 0,
+                            "pool": "default_pool",
+                            "pool_slots": 1,
+                            "queue": "default",
+                            "priority_weight": 1,
+                            "operator": "PythonOperator",
+                            "executor_config": pickle.dumps({}),
+                        },
+                    )
+                    conn.execute(
+                        xcom.insert(),
+                        {
+                            "dag_run_id": pk,
+                            "dag_id": dag_id,
+                            "run_id": run_id,
+                            "task_id": "mapped",
+                            "map_index": index,
+                            "key": "return_value",
+                            "value": {"rows": index},
+                            "timestamp": ts(began + timedelta(seconds=5)),
+                        },
+                    )
+                    counts["task_instance"] += 1
+                    counts["xcom"] += 1
+                counts["dag_run"] += 1
+    return counts

@@ -19,8 +19,9 @@ class MetadataToS3BaseOperator(BaseOperator):
 
     :param fmt: ``csv`` or ``jsonl``.
     :param gzip: gzip each object.
-    :param key_template: object key with ``{table}``, ``{date}``, ``{run_id}``, ``{ext}`` (templated).
-    :param manifest_key_template: manifest key, same placeholders (templated).
+    :param key_template: object key with ``{table}`` and ``{attempt}`` (both required) and
+        ``{date}``, ``{dag_id}``, ``{run_id}``, ``{task_id}``, ``{ext}`` (templated).
+    :param manifest_key_template: manifest key, same placeholders, ``{attempt}`` required (templated).
     :param environment_name: MWAA environment on Airflow 3; ``$AIRFLOW_ENV_NAME`` when empty (templated).
     :param aws_conn_id: the Airflow ``aws`` connection.
     :param region_name: the AWS region; the connection's when not given.
@@ -58,9 +59,12 @@ class MetadataToS3BaseOperator(BaseOperator):
         )
 
     def export_settings(self, bucket: str, context: Context, **extra: Any) -> ExportSettings:
-        """The S3 settings of this task's run; its run id names the objects, so a retry overwrites."""
+        """The S3 settings of this try: keys name the DAG run, the task and this attempt, so a
+        retry or a cleared task writes new objects next to the earlier tries' ones."""
         from airflow_mwaa_extras.metadata.export import ExportSettings
 
+        ti = context.get("ti")
+        try_number = getattr(ti, "try_number", None)
         return ExportSettings(
             bucket=bucket,
             fmt=self.fmt,
@@ -68,5 +72,22 @@ class MetadataToS3BaseOperator(BaseOperator):
             key_template=self.key_template,
             manifest_key_template=self.manifest_key_template,
             run_id=str(context["run_id"]),
+            dag_id=str(getattr(ti, "dag_id", None) or self.dag_id),
+            task_id=self.task_id,
+            try_number=try_number if isinstance(try_number, int) else None,
             **extra,
-        )
+        ).validated()
+
+    def report_earlier_attempts(self, settings: ExportSettings, context: Context) -> list[str]:
+        """Log (and push as XCom ``earlier_manifests``) the manifests earlier tries left."""
+        try:
+            found = settings.earlier_manifests(self.hook.s3_client)
+        except Exception as err:  # listing is a courtesy: never fail the archive for it
+            self.log.warning("Could not list earlier manifests (needs s3:ListBucket): %s", err)
+            return []
+        for key in found:
+            self.log.info("An earlier try of this task left s3://%s/%s", settings.bucket, key)
+        ti = context.get("ti")
+        if found and ti is not None:
+            ti.xcom_push(key="earlier_manifests", value=found)
+        return found

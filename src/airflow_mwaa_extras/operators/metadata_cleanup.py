@@ -12,8 +12,6 @@ from airflow_mwaa_extras.operators._metadata_s3 import MetadataToS3BaseOperator
 if TYPE_CHECKING:
     from airflow_mwaa_extras.version_compat import Context
 
-AIRFLOW_3_DB_CLEAN_TABLES = ("dag_run", "task_instance", "log")
-
 
 class MetadataCleanupOperator(MetadataToS3BaseOperator):
     """Archive metadata rows older than ``retention_days`` to S3, verify, then delete them.
@@ -88,10 +86,13 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
                 raise UsageError(
                     "archive=True needs a bucket (or pass archive=False to delete without a copy)"
                 )
-            settings = self.export_settings(self.bucket, context).validated()
+            settings = self.export_settings(self.bucket, context)
+        earlier = self.report_earlier_attempts(settings, context) if settings is not None else []
         if self.hook.uses_database:
-            return self._clean_database(policy, settings)
-        return self._clean_through_environment(policy, settings)
+            summary = self._clean_database(policy, settings)
+        else:
+            summary = self._clean_through_environment(policy, settings)
+        return {**summary, "earlier_manifests": earlier}
 
     def _clean_database(self, policy: Any, settings: Any) -> dict[str, Any]:
         from airflow_mwaa_extras.metadata.cleanup import run_cleanup
@@ -113,6 +114,7 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
         }
 
     def _clean_through_environment(self, policy: Any, settings: Any) -> dict[str, Any]:
+        from airflow_mwaa_extras.metadata.db_clean_archive import DB_CLEAN_TABLES, plan_db_clean
         from airflow_mwaa_extras.metadata.manifest import utc_now, verify_manifest
         from airflow_mwaa_extras.metadata.rest_export import export_via_rest
         from airflow_mwaa_extras.mwaa import commands
@@ -124,15 +126,31 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
         cutoff = utc_now() - timedelta(days=policy.retention_days)
         fetch = self.hook.rest_fetcher()
         self._refuse_old_active_runs(fetch, cutoff)
+        client = self.hook.environment_client()
+
+        def db_clean(dry_run: bool) -> str:
+            command = commands.db_clean(
+                cutoff,
+                airflow_version=client.airflow_version,
+                tables=list(DB_CLEAN_TABLES),
+                dry_run=dry_run,
+                skip_archive=True,
+            )
+            return client.run(command).stdout
+
         manifest_key = None
         if settings is not None:
+            # Select by db clean's own rules, archive, verify in S3, then compare with what
+            # db clean itself says it will delete: any difference and nothing is deleted.
+            plan = plan_db_clean(fetch, cutoff)
             exported = export_via_rest(
                 fetch,
                 self.hook.s3_client,
                 settings,
                 api_version="v2",
-                tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
+                tables=list(DB_CLEAN_TABLES),
                 older_than=cutoff,
+                selections=plan.selections(),
             )
             verify_manifest(
                 self.hook.s3_client,
@@ -144,23 +162,17 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
             self.log.info(
                 "Archived %s to s3://%s/%s", exported.manifest.rows_by_table(), settings.bucket, manifest_key
             )
+            counts = plan.check_dry_run(db_clean(dry_run=True))
+            self.log.info("db clean --dry-run agrees with the archive: %s", counts)
         if self.count_only:
             self.log.info("Dry run: db clean reports what it would delete")
-        client = self.hook.environment_client()
-        command = commands.db_clean(
-            cutoff,
-            airflow_version=client.airflow_version,
-            tables=list(AIRFLOW_3_DB_CLEAN_TABLES),
-            dry_run=self.count_only,
-            skip_archive=True,
-        )
-        result = client.run(command)
-        self.log.info("db clean in %s:\n%s", self.hook.environment_name, result.stdout[-4000:])
+        output = db_clean(dry_run=self.count_only)
+        self.log.info("db clean in %s:\n%s", self.hook.environment_name, output[-4000:])
         return {
             "cutoff": cutoff.isoformat(),
             "dry_run": self.count_only,
             "manifest_key": manifest_key,
-            "db_clean_output": result.stdout[-2000:],
+            "db_clean_output": output[-2000:],
         }
 
     def _refuse_old_active_runs(self, fetch: Any, cutoff: Any) -> None:

@@ -27,8 +27,10 @@ class MetadataExportOperator(MetadataToS3BaseOperator):
     :param newer_than_days: export rows newer than this many days (templated).
     :param fmt: ``csv`` or ``jsonl``.
     :param gzip: gzip each object.
-    :param key_template: object key with ``{table}``, ``{date}``, ``{run_id}``, ``{ext}`` (templated).
-    :param manifest_key_template: manifest key, same placeholders (templated).
+    :param key_template: object key with ``{table}`` and ``{attempt}`` (required) and ``{date}``,
+        ``{dag_id}``, ``{run_id}``, ``{task_id}``, ``{ext}`` (templated). Every try writes its
+        own keys; an existing object is never replaced.
+    :param manifest_key_template: manifest key, same placeholders, ``{attempt}`` required (templated).
     :param method: database read path: ``auto``, ``copy`` or ``portable`` (Airflow 2).
     :param environment_name: MWAA environment whose REST API is read on Airflow 3;
         ``$AIRFLOW_ENV_NAME`` when empty (templated).
@@ -80,6 +82,7 @@ class MetadataExportOperator(MetadataToS3BaseOperator):
             else None
         )
         settings = self.export_settings(self.bucket, context, method=self.method)
+        self.report_earlier_attempts(settings, context)
         tables = list(self.tables) if self.tables else None
         if self.hook.uses_database:
             result = export_metadata(
