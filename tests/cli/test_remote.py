@@ -101,8 +101,22 @@ def test_variables_import_input_errors(
 @pytest.mark.slow
 def test_run_and_trigger_as_typed(standin: MwaaStandin, capsys: pytest.CaptureFixture[str]) -> None:
     conf = {"path": "s3://b/it's here; $(rm -rf /)", "n": 3}
+    assert main(["trigger", "remote", TARGET_DAG_ID, "--run-id", "cli__0", *SLOW_OK]) == 1
+    assert "is paused in remote" in capsys.readouterr().err  # the target DAG is paused
     assert (
-        main(["trigger", "remote", TARGET_DAG_ID, "--conf", json.dumps(conf), "--run-id", "cli__1", *SLOW_OK])
+        main(
+            [
+                "trigger",
+                "remote",
+                TARGET_DAG_ID,
+                "--conf",
+                json.dumps(conf),
+                "--run-id",
+                "cli__1",
+                "--allow-paused",
+                *SLOW_OK,
+            ]
+        )
         == 0
     )
     assert "run id cli__1" in capsys.readouterr().out
@@ -123,7 +137,7 @@ def test_variables_import_resumes_after_a_failure(
     )
     assert main(["variables", "import", "remote", str(source), *SLOW_OK]) == 1
     captured = capsys.readouterr()
-    assert "2 set, 0 already there, 1 failed (of 3)" in captured.out
+    assert "2 set, 0 already there, 1 failed, 0 may have run (of 3)" in captured.out
     assert "[3/3] bad" in captured.err
     assert "NUL character" in captured.err
     progress = tmp_path / "vars.json.remote.progress"
@@ -132,7 +146,7 @@ def test_variables_import_resumes_after_a_failure(
 
     source.write_text(json.dumps({"mwaa_extras_plain": "a b", "mwaa_extras_object": {"x": [1]}}))
     assert main(["variables", "import", "remote", str(source), *SLOW_OK]) == 0
-    assert "0 set, 2 already there, 0 failed (of 2)" in capsys.readouterr().out
+    assert "0 set, 2 already there, 0 failed, 0 may have run (of 2)" in capsys.readouterr().out
     assert standin.stats.cli_requests == requests  # nothing was sent twice
     assert not progress.exists()
     stored = shared_remote_home().airflow("variables", "get", "mwaa_extras_object").stdout

@@ -23,7 +23,10 @@ from tests.mwaa.remote_env import shared_remote_home
 
 def _post(url: str, body: bytes, token: str, timeout: float = 300) -> tuple[int, bytes]:
     request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}
+        url,
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -120,17 +123,27 @@ def test_injected_reset_and_delay(standin: MwaaStandin) -> None:
     standin.inject(Fault(delay=3.0), environment="dev")
     with pytest.raises((TimeoutError, urllib.error.URLError, socket.timeout)):
         _cli(standin, "version", timeout=1.0)
-    assert [label for _env, _cmd, label in standin.faults.served[-2:]] == ["reset after run", "delay 3s after run"]
+    assert [label for _env, _cmd, label in standin.faults.served[-2:]] == [
+        "reset after run",
+        "delay 3s after run",
+    ]
 
 
 def test_the_login_page_path_follows_the_version(tmp_path: Path) -> None:
     home = AirflowHome(path=tmp_path, sql_alchemy_conn="", env={})
-    for version, path in (("2.10.3", "/aws_mwaa/aws-console-sso"), ("3.3.1", "/pluginsv2/aws_mwaa/aws-console-sso")):
+    for version, path in (
+        ("2.10.3", "/aws_mwaa/aws-console-sso"),
+        ("3.3.1", "/pluginsv2/aws_mwaa/aws-console-sso"),
+    ):
         with start_mwaa_standin({"dev": home}, airflow_version=version) as running:
             assert running.login_path == path
             with urllib.request.urlopen(f"{running.endpoint_url}{path}?login=true", timeout=10) as page:
                 assert b"MWAA stand-in" in page.read()
-            other = "/aws_mwaa/aws-console-sso" if version.startswith("3") else "/pluginsv2/aws_mwaa/aws-console-sso"
+            other = (
+                "/aws_mwaa/aws-console-sso"
+                if version.startswith("3")
+                else "/pluginsv2/aws_mwaa/aws-console-sso"
+            )
             with pytest.raises(urllib.error.HTTPError):
                 urllib.request.urlopen(f"{running.endpoint_url}{other}", timeout=10)
 
@@ -138,9 +151,13 @@ def test_the_login_page_path_follows_the_version(tmp_path: Path) -> None:
 def _invoke(running: MwaaStandin, key: str, method: str) -> tuple[int, dict[str, object]]:
     request = urllib.request.Request(
         f"{running.endpoint_url}/restapi/dev",
-        data=json.dumps({"Path": "/variables", "Method": method, "Body": {"key": "k", "value": "v"}}).encode(),
+        data=json.dumps(
+            {"Path": "/variables", "Method": method, "Body": {"key": "k", "value": "v"}}
+        ).encode(),
         method="POST",
-        headers={"Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20250101/us-east-1/airflow/aws4_request"},
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20250101/us-east-1/airflow/aws4_request"
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:

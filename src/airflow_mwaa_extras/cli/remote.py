@@ -1,7 +1,9 @@
 """``mwaa-extras run | trigger | variables import | login-url``: an MWAA environment's Airflow CLI.
 
 All four talk to MWAA through :class:`~airflow_mwaa_extras.mwaa.client.MwaaEnvironmentClient`
-(CLI token, ``/aws_mwaa/cli``); boto3 is imported only when a command runs.
+(CLI token, ``/aws_mwaa/cli``); ``trigger`` goes through the same retry-safe trigger code as the
+operator and the Lambda handler (:meth:`~airflow_mwaa_extras.mwaa.dag_runs.RemoteDagRuns.trigger`).
+boto3 is imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def register(subparsers: Any) -> None:
         "print the decoded stdout and stderr. Exits 1 when the command failed. "
         "Options go before ENV. Example: mwaa-extras run prod -- dags list-runs -d my_dag",
     )
+    run.add_argument(
+        "--allow-unlisted",
+        action="store_true",
+        help="send a command the client's table of MWAA commands does not list (MWAA adds commands "
+        "over time; also MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS=1)",
+    )
     run.add_argument("command", nargs="*", metavar="-- COMMAND", help="the Airflow command, after --")
     run.set_defaults(func=_run)
 
@@ -52,6 +60,15 @@ def register(subparsers: Any) -> None:
     trigger.add_argument("--conf", help="the run's conf, a JSON object")
     trigger.add_argument("--run-id", help="the run id (default: manual__<now in UTC>)")
     trigger.add_argument("--logical-date", help="the logical date (ISO 8601)")
+    trigger.add_argument(
+        "--transport",
+        choices=("auto", "rest_api", "cli"),
+        default="auto",
+        help="InvokeRestApi (rest_api), the CLI endpoint (cli), or auto: InvokeRestApi when botocore has it",
+    )
+    trigger.add_argument(
+        "--allow-paused", action="store_true", help="trigger even when the DAG is paused (the run then waits)"
+    )
     trigger.set_defaults(func=_trigger)
 
     variables = subparsers.add_parser("variables", help="Airflow variables in an MWAA environment")
@@ -86,7 +103,11 @@ def _client(args: argparse.Namespace) -> MwaaEnvironmentClient:
     from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 
     return MwaaEnvironmentClient(
-        args.environment, region_name=args.region, endpoint_url=args.endpoint_url, timeout=args.timeout
+        args.environment,
+        region_name=args.region,
+        endpoint_url=args.endpoint_url,
+        timeout=args.timeout,
+        allow_unlisted=True if getattr(args, "allow_unlisted", False) else None,
     )
 
 
@@ -118,20 +139,17 @@ def default_run_id() -> str:
 
 def _trigger(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
 
-    if args.conf is not None:
-        commands.conf_json(args.conf)  # a bad conf fails here, before any network call
+    conf = json.loads(commands.conf_json(args.conf)) if args.conf is not None else None  # before any call
     run_id = args.run_id or default_run_id()
     client = _client(args)
-    cmd = commands.dags_trigger(
-        args.dag_id,
-        airflow_version=client.airflow_version,
-        conf=args.conf,
-        run_id=run_id,
-        logical_date=args.logical_date,
+    remote = RemoteDagRuns(args.environment, transport=args.transport, cli_client=client)
+    run = remote.trigger(
+        args.dag_id, run_id=run_id, conf=conf, logical_date=args.logical_date, allow_paused=args.allow_paused
     )
-    client.run(cmd)
-    print(f"triggered {args.dag_id} in {args.environment}: run id {run_id}")
+    verb = "triggered" if run.created else "already there"
+    print(f"{verb} {args.dag_id} in {args.environment}: run id {run.run_id}")
     return 0
 
 
@@ -174,14 +192,14 @@ def _write_state(path: Path, environment: str, done: dict[str, str]) -> None:
 
 def _variables_import(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
-    from airflow_mwaa_extras.mwaa.errors import MwaaCliError
+    from airflow_mwaa_extras.mwaa.errors import MwaaCliError, MwaaCommandMayHaveRunError
 
     variables = _load_variables(args.file)
     state_file: Path = args.state_file or args.file.with_name(f"{args.file.name}.{args.environment}.progress")
     done = _read_state(state_file, args.environment)
     client = _client(args)
     total = len(variables)
-    counts = {"set": 0, "skipped": 0, "failed": 0}
+    counts = {"set": 0, "skipped": 0, "failed": 0, "unknown": 0}
     for index, (key, value) in enumerate(variables.items(), start=1):
         prefix = f"[{index}/{total}] {key}"
         try:
@@ -191,6 +209,11 @@ def _variables_import(args: argparse.Namespace) -> int:
                 print(f"{prefix}: already imported, skipped", file=sys.stderr)
                 continue
             client.run(commands.variables_set(key, value_text, airflow_version=client.airflow_version))
+        except MwaaCommandMayHaveRunError as err:
+            # Not resent: stop here. A re-run sets it again (the same value: no harm done).
+            counts["unknown"] += 1
+            print(f"{prefix}: {err}", file=sys.stderr)
+            break
         except MwaaExtrasError as err:
             counts["failed"] += 1
             print(f"{prefix}: FAILED: {err}", file=sys.stderr)
@@ -203,10 +226,10 @@ def _variables_import(args: argparse.Namespace) -> int:
         print(f"{prefix}: set", file=sys.stderr)
     summary = (
         f"variables import into {args.environment}: {counts['set']} set, {counts['skipped']} already there, "
-        f"{counts['failed']} failed (of {total})"
+        f"{counts['failed']} failed, {counts['unknown']} may have run (of {total})"
     )
     print(summary)
-    if counts["failed"]:
+    if counts["failed"] or counts["unknown"]:
         print(f"progress kept in {state_file}; run the same command again to resume", file=sys.stderr)
         return 1
     state_file.unlink(missing_ok=True)
