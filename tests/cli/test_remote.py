@@ -83,7 +83,7 @@ def test_login_url(bare_standin: MwaaStandin, capsys: pytest.CaptureFixture[str]
         capsys.readouterr()
         .out.strip()
         .splitlines()[-1]
-        .startswith(f"http://{bare_standin.host}/aws_mwaa/aws-console-sso?login=true#")
+        .startswith(f"http://{bare_standin.host}{bare_standin.login_path}?login=true#")
     )
 
 

@@ -303,3 +303,14 @@ def test_other_mutating_paths(
         }
     )
     assert (lost, dup) == (0, 0)
+
+
+def test_a_broken_unrelated_dag_does_not_fail_dags_list(standin: MwaaStandin) -> None:
+    client = MwaaEnvironmentClient(ENV, endpoint_url=standin.endpoint_url, timeout=TIMEOUT)
+    result = client.run(commands.dags_list(airflow_version=client.airflow_version))
+    if not commands.is_airflow_3(client.airflow_version):
+        # Airflow 2.10's real `dags list`: an error line on stderr, exit 0, the full list on stdout
+        assert "Error: Failed to load all files" in result.stderr
+        assert commands.stderr_looks_failed(result.stderr.replace("Error: Failed to load all files", "Error:"))
+    assert not result.failed
+    assert TARGET_DAG_ID in result.stdout
