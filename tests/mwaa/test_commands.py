@@ -199,3 +199,10 @@ def test_raw_commands_drop_a_leading_airflow_and_reject_unbalanced_quotes() -> N
 def test_version_strings_are_validated() -> None:
     with pytest.raises(c.InvalidCommandArgumentError, match="not an Airflow version"):
         c.dags_pause("x", airflow_version="latest")
+
+
+@pytest.mark.parametrize("value", ["a\nb", "x\r"])
+def test_names_with_line_breaks_are_refused_in_one_line(value: str) -> None:
+    with pytest.raises(c.InvalidCommandArgumentError, match="contains a line break") as info:
+        c.dags_trigger(value, airflow_version="2.10.3")
+    assert "\n" not in str(info.value)

@@ -83,6 +83,7 @@ def standin(home: AirflowHome) -> Iterator[MwaaStandin]:
         for key, value in running.env.items():
             patch.setenv(key, value)
         patch.setenv("MWAA_TIMEOUT", str(TIMEOUT))
+        patch.setenv("MWAA_TRANSPORT", "cli")  # the faults below are the CLI endpoint's
         yield running
     _report()
 
@@ -311,6 +312,8 @@ def test_a_broken_unrelated_dag_does_not_fail_dags_list(standin: MwaaStandin) ->
     if not commands.is_airflow_3(client.airflow_version):
         # Airflow 2.10's real `dags list`: an error line on stderr, exit 0, the full list on stdout
         assert "Error: Failed to load all files" in result.stderr
-        assert commands.stderr_looks_failed(result.stderr.replace("Error: Failed to load all files", "Error:"))
+        assert commands.stderr_looks_failed(
+            result.stderr.replace("Error: Failed to load all files", "Error:")
+        )
     assert not result.failed
     assert TARGET_DAG_ID in result.stdout

@@ -47,7 +47,10 @@ def register(subparsers: Any) -> None:
         help="send a command the client's table of MWAA commands does not list (MWAA adds commands "
         "over time; also MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS=1)",
     )
-    run.add_argument("command", nargs="*", metavar="-- COMMAND", help="the Airflow command, after --")
+    # REMAINDER keeps a `--` inside the command (`-- variables set -- k -x`); `*` would drop it.
+    run.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the Airflow command, after --"
+    )
     run.set_defaults(func=_run)
 
     trigger = subparsers.add_parser(
@@ -57,7 +60,14 @@ def register(subparsers: Any) -> None:
         description="Trigger a DAG in an MWAA environment (dags trigger) and print the run id.",
     )
     trigger.add_argument("dag_id", metavar="DAG_ID")
-    trigger.add_argument("--conf", help="the run's conf, a JSON object")
+    conf = trigger.add_mutually_exclusive_group()
+    conf.add_argument("--conf", help="the run's conf, a JSON object")
+    conf.add_argument(
+        "--conf-file",
+        metavar="PATH",
+        help="read the conf (a JSON object) from a file, or from stdin with '-' (for a conf too big "
+        "for one shell argument)",
+    )
     trigger.add_argument("--run-id", help="the run id (default: manual__<now in UTC>)")
     trigger.add_argument("--logical-date", help="the logical date (ISO 8601)")
     trigger.add_argument(
@@ -115,10 +125,10 @@ def _run(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
 
     argv = list(args.command)
-    if "--" in argv and argv[0] != "--":
-        raise UsageError("put options before ENV: mwaa-extras run [--timeout S] ENV -- COMMAND")
     if argv[:1] == ["--"]:
         argv = argv[1:]
+    elif argv and argv[0].startswith("-") and "--" in argv:
+        raise UsageError("put options before ENV: mwaa-extras run [--timeout S] ENV -- COMMAND")
     if not argv:
         raise UsageError("give the Airflow command after --, e.g. mwaa-extras run ENV -- dags list")
     # One argument is a whole command line (`run ENV -- "dags list"`): split it as MWAA would.
@@ -141,7 +151,12 @@ def _trigger(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
     from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
 
-    conf = json.loads(commands.conf_json(args.conf)) if args.conf is not None else None  # before any call
+    for flag, value in (("--run-id", args.run_id), ("--logical-date", args.logical_date)):
+        # argparse turns `--run-id=--` into [] and `--run-id=` into "": never silently a default
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise UsageError(f"{flag} needs a value (it cannot be empty or '--')")
+    text = _conf_text(args.conf, args.conf_file)
+    conf = json.loads(commands.conf_json(text)) if text is not None else None  # before any call
     run_id = args.run_id or default_run_id()
     client = _client(args)
     remote = RemoteDagRuns(args.environment, transport=args.transport, cli_client=client)
@@ -151,6 +166,19 @@ def _trigger(args: argparse.Namespace) -> int:
     verb = "triggered" if run.created else "already there"
     print(f"{verb} {args.dag_id} in {args.environment}: run id {run.run_id}")
     return 0
+
+
+def _conf_text(conf: str | None, conf_file: str | None) -> str | None:
+    if conf_file is None:
+        return conf
+    if conf_file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(conf_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {conf_file}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {conf_file}: {err}") from None
 
 
 def _load_variables(path: Path) -> dict[str, Any]:

@@ -322,7 +322,17 @@ def _name(value: object, what: str) -> str:
     text = _text(value, what)
     if not text:
         raise InvalidCommandArgumentError(f"{what} must not be empty")
+    if "\n" in text or "\r" in text:
+        # Airflow's error would show only the part after the line break.
+        raise InvalidCommandArgumentError(
+            f"{what} {text!r} contains a line break, which no Airflow id may hold"
+        )
     return text
+
+
+def check_name(value: object, what: str) -> str:
+    """``value`` if it can be sent as an Airflow id or name (a non-empty line of text)."""
+    return _name(value, what)
 
 
 def _date(value: datetime | str, what: str) -> str:
@@ -685,6 +695,25 @@ def output_failed(command: AirflowCommand, stdout: str, stderr: str) -> bool:
     return stderr_looks_failed(stderr)
 
 
+def _check_raw(argv: Sequence[str]) -> None:
+    """What the remote parser would silently get wrong: a second ``--`` (Airflow's argparse
+    drops it, so ``variables set -- k --`` would store ``[]``), and ``-h``/``--help`` (it would
+    print the usage, exit 0 and do nothing)."""
+    separator = False
+    for arg in argv:
+        if arg == "--":
+            if separator:
+                raise InvalidCommandArgumentError(
+                    "an argument cannot be exactly '--' after the '--' separator: Airflow's CLI parser drops it"
+                )
+            separator = True
+        elif not separator and arg in ("-h", "--help"):
+            raise InvalidCommandArgumentError(
+                f"{arg} would only print the usage of 'airflow {command_name(argv)}' and run nothing; "
+                "see `airflow ... --help` in the Airflow docs instead"
+            )
+
+
 def _json_output(argv: Sequence[str]) -> bool:
     for index, arg in enumerate(argv):
         if arg == "--":
@@ -707,11 +736,13 @@ def raw(command: str | Sequence[str]) -> AirflowCommand:
         except ValueError as err:
             raise InvalidCommandArgumentError(f"cannot split the command line: {err}") from None
     else:
-        argv = [_text(arg, "argument") for arg in command]
+        # `--` itself is the separator (a second one is refused by _check_raw)
+        argv = [arg if arg == "--" else _text(arg, "argument") for arg in command]
     if argv and argv[0] == "airflow":
         argv = argv[1:]
     if not argv:
         raise InvalidCommandArgumentError("empty Airflow command")
+    _check_raw(argv)
     name = command_name(argv)
     read_only = name in READ_ONLY_COMMANDS or (name == "db clean" and "--dry-run" in argv)
     return AirflowCommand(tuple(argv), mutating=not read_only, expect="json" if _json_output(argv) else "")

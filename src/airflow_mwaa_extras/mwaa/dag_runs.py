@@ -502,6 +502,8 @@ class RemoteDagRuns:
         """
         if not dag_id or not run_id:
             raise UsageError("a remote DAG id and run id are needed")
+        commands.check_name(dag_id, "DAG id")  # before any call
+        commands.check_name(run_id, "run id")
         conf_dict = json.loads(commands.conf_json(conf if conf is not None else {}))
         existing = self.find_run(dag_id, run_id)
         if existing is not None:
