@@ -31,6 +31,7 @@ from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.mwaa import commands, lambda_handler
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaCommandMayHaveRunError
+from airflow_mwaa_extras.mwaa.rest_api import supports_invoke_rest_api
 from airflow_mwaa_extras.testing.airflow_home import (
     AirflowHome,
     create_airflow_home,
@@ -219,6 +220,49 @@ def test_trigger_paths(standin: MwaaStandin, home: AirflowHome, path: str, fault
     )
     assert (runs, total) == (1, 1), reported
     assert reported.endswith("ok"), reported
+
+
+@pytest.mark.skipif(
+    not supports_invoke_rest_api(),
+    reason="this botocore has no InvokeRestApi (MWAA 2.10.3 ships botocore 1.35.36)",
+)
+@pytest.mark.parametrize("fault_name", [name for name in FAULTS if name != "late answer"])
+def test_operator_trigger_over_invoke_rest_api(
+    standin: MwaaStandin, home: AirflowHome, fault_name: str
+) -> None:
+    # "late answer" is left out: botocore waits 60 s for MWAA's API before it gives up.
+    from airflow_mwaa_extras.operators.remote_dag_run import MwaaTriggerRemoteDagRunOperator
+    from airflow_mwaa_extras.version_compat import DAG
+
+    run_id = f"fmr__{uuid.uuid4().hex[:12]}"
+    before = _all_runs(home)
+    _arm(standin, FAULTS[fault_name], "InvokeRestApi POST")
+    served = len(standin.faults.served)
+    with DAG("fault_matrix_rest", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
+        op = MwaaTriggerRemoteDagRunOperator(
+            task_id="trigger",
+            environment_name=ENV,
+            remote_dag_id=TARGET_DAG_ID,
+            run_id=run_id,
+            transport="rest_api",
+        )
+    pushed: dict[str, Any] = {}
+    op.execute({"ti": SimpleNamespace(xcom_push=lambda key, value: pushed.update({key: value}))})  # type: ignore[arg-type]
+    standin.faults.clear()
+    assert len(standin.faults.served) - served == (FAULTS[fault_name] is not None)
+    runs, total = _runs(home, run_id), _all_runs(home) - before
+    _MATRIX.append(
+        {
+            "path": "operator trigger (InvokeRestApi)",
+            "fault": fault_name,
+            "reported": "ok" if run_id in pushed.values() else "no XCom",
+            "after": f"{runs} run",
+            "duplicates": max(0, total - 1),
+            "lost": int(runs == 0),
+        }
+    )
+    assert (runs, total) == (1, 1)
+    assert run_id in pushed.values()
 
 
 # --- the other mutating paths: a lost answer is reported, and a re-run completes ---------

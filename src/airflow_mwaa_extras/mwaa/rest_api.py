@@ -309,6 +309,7 @@ class MwaaRestApiClient:
             ClientError,
             ConnectTimeoutError,
             EndpointConnectionError,
+            HTTPClientError,
             ReadTimeoutError,
         )
 
@@ -327,6 +328,13 @@ class MwaaRestApiClient:
                 return f"no answer in time: {err}"
             raise MwaaCommandMayHaveRunError(
                 f"{method} {path}", self.environment_name, "no answer in time"
+            ) from None
+        except HTTPClientError as err:
+            # The connection broke after the request went out (reset, closed): it may have run.
+            if idempotent:
+                return f"the connection broke: {err}"
+            raise MwaaCommandMayHaveRunError(
+                f"{method} {path}", self.environment_name, "the connection broke"
             ) from None
         except BotoCoreError as err:
             raise MwaaError(

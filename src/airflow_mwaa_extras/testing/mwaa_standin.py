@@ -24,7 +24,8 @@ default; ``strict=False`` is an opt-in for the few tests that need a quiet stand
   :mod:`~airflow_mwaa_extras.testing.standin_commands`, never the client's);
 - strict: stderr carries what real MWAA environments print around a command: log records in the
   older ``{{file:line}}`` format, and an ERROR record from a command that succeeded;
-- faults on purpose, per environment and command (:mod:`~airflow_mwaa_extras.testing.standin_faults`);
+- faults on purpose, per environment and command (:mod:`~airflow_mwaa_extras.testing.standin_faults`;
+  ``"InvokeRestApi POST"`` names InvokeRestApi calls);
 - the web login page is ``/aws_mwaa/aws-console-sso`` on Airflow 2 and
   ``/pluginsv2/aws_mwaa/aws-console-sso`` on Airflow 3;
 - InvokeRestApi maps the caller's access key to an Airflow role (``rest_api_roles``, default
@@ -478,7 +479,30 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
             except ImportError:
                 self._api_error(404, "UnknownOperationException", "InvokeRestApi is not available")
                 return
+            # Faults for InvokeRestApi are armed per "InvokeRestApi METHOD" (e.g. "InvokeRestApi POST").
+            fault = standin.faults.take(env.name, f"InvokeRestApi {str(request.get('Method') or '').upper()}")
+            if fault is not None and fault.before and fault.status:
+                self._api_error(
+                    500, "InternalServerException", "injected fault before the call reached Airflow"
+                )
+                return
             status, payload = standin_rest_api.handle_invoke_rest_api(env.name, env.home, request)
+            if fault is not None:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.reset:
+                    self._reset()
+                    return
+                if fault.status:
+                    status, payload = (
+                        400,
+                        {
+                            "__type": "RestApiServerException",
+                            "message": "injected fault after the call ran",
+                            "RestApiStatusCode": fault.status,
+                            "RestApiResponse": {"title": "injected", "status": fault.status},
+                        },
+                    )
             self._json(status, payload)
 
         def _cli(self, body: bytes) -> None:
