@@ -222,3 +222,26 @@ def test_retries_of_control_plane_calls_are_ours(bare: MwaaStandin) -> None:
     client = MwaaEnvironmentClient("dev", endpoint_url=bare.endpoint_url, region_name="us-east-1")
     config: Any = client.mwaa_client.meta.config
     assert config.retries["total_max_attempts"] == 1
+
+
+@needs_rest
+@pytest.mark.slow
+def test_a_denied_invoke_rest_api_falls_back_for_that_call_only(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
+    from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID
+    from tests.mwaa.remote_env import shared_remote_home
+
+    with start_mwaa_standin({"remote": shared_remote_home()}, rest_api_roles={"NOROLE": None}) as running:
+        for key, value in running.env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "NOROLE")
+        runs = RemoteDagRuns("remote", endpoint_url=running.endpoint_url, region_name="us-east-1")
+        caplog.set_level("INFO")
+        assert runs.find_run(TARGET_DAG_ID, "no_such_run_1") is None
+        assert runs.find_run(TARGET_DAG_ID, "no_such_run_2") is None
+    assert runs.calls == ["cli", "cli"]
+    assert running.stats.rest_api_calls == 2  # InvokeRestApi was tried again: no switch for good
+    assert "go through InvokeRestApi (transport=auto: botocore has InvokeRestApi)" in caplog.text
+    assert "airflow:InvokeRestApi on arn:aws:airflow:us-east-1:ACCOUNT_ID:role/remote/Op" in caplog.text
