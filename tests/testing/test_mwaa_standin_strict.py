@@ -61,7 +61,7 @@ def _cli(standin: MwaaStandin, line: str, timeout: float = 300) -> tuple[int, by
         pytest.param("3.3.1", "backfill create", True, id="v3-backfill-create"),
         pytest.param("3.0.6", "assets materialize", True, id="v3-assets"),
         pytest.param("3.2.1", "roles add-perms", True, id="v3-roles"),
-        pytest.param("3.3.1", "tasks run", True, id="v3-tasks-run"),
+        pytest.param("3.3.1", "tasks run", False, id="v3-no-tasks-run"),
         pytest.param("3.3.1", "variables import", False, id="never-variables-import"),
         pytest.param("2.10.3", "connections list", False, id="never-connections-list"),
     ],

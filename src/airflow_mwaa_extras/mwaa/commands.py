@@ -134,7 +134,7 @@ _V2: dict[str, tuple[int, int]] = {
     "variables list": (2, 0),
     "version": (2, 0),
 }
-_REMOVED_IN_V3 = {"dags backfill"}
+_REMOVED_IN_V3 = {"dags backfill", "tasks run"}  # Airflow 3's CLI has no `tasks run`
 _ADDED_IN_V3 = {
     "assets details": (3, 0),
     "assets list": (3, 0),

@@ -357,7 +357,7 @@ class MwaaRestApiClient:
                 response.get("RestApiStatusCode") or (400 if code == "RestApiClientException" else 500)
             )
             remote = response.get("RestApiResponse")
-            if code == "RestApiServerException" and status in (502, 503, 504):
+            if code == "RestApiServerException" and (status in (502, 503, 504) or not idempotent):
                 if idempotent:
                     return f"the remote REST API answered HTTP {status}"
                 raise MwaaCommandMayHaveRunError(

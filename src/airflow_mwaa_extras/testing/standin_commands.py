@@ -65,10 +65,11 @@ _V2 = {
     "version": "2.0",
 }
 
-# v3.x (3.0.6, 3.2.1, 3.3.1): the page lists the v2 commands that still exist in Airflow 3,
+# v3.x (3.0.6, 3.2.1, 3.3.1): the page lists the v2 commands that still exist in Airflow 3 (not
+# `tasks run`, which Airflow 3's CLI no longer has),
 # `backfill create` for `dags backfill`, the `assets` group, and the `roles` group (MWAA 3 runs
 # the FAB auth manager).
-_V3_DROPPED = {"dags backfill"}
+_V3_DROPPED = {"dags backfill", "tasks run"}
 _V3 = {
     **{name: "3.0" for name in _V2 if name not in _V3_DROPPED},
     "assets details": "3.0",
