@@ -43,7 +43,11 @@ CONF = {
 }
 
 
-BROKEN_DAG = "import this_module_does_not_exist  # an unrelated DAG file that fails to import\n"
+# Airflow parses only files that mention both "airflow" and "dag" (safe mode).
+BROKEN_DAG = (
+    "from airflow import DAG  # an unrelated DAG file that fails to import\n"
+    "import this_module_does_not_exist\n"
+)
 
 
 def _has_invoke_rest_api() -> bool:

@@ -53,7 +53,11 @@ FAULTS: dict[str, Fault | None] = {
     "reset after run": Fault(reset=True),
     "late answer": Fault(delay=TIMEOUT + 2),
 }
-BROKEN_DAG = "import this_module_does_not_exist  # an unrelated DAG file that fails to import\n"
+# Airflow parses only files that mention both "airflow" and "dag" (safe mode).
+BROKEN_DAG = (
+    "from airflow import DAG  # an unrelated DAG file that fails to import\n"
+    "import this_module_does_not_exist\n"
+)
 _MATRIX: list[dict[str, Any]] = []
 
 
