@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.cli import main
+from airflow_mwaa_extras.cli import build_parser, main
+from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
 from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, run_conf
@@ -83,7 +86,7 @@ def test_login_url(bare_standin: MwaaStandin, capsys: pytest.CaptureFixture[str]
         capsys.readouterr()
         .out.strip()
         .splitlines()[-1]
-        .startswith(f"http://{bare_standin.host}/aws_mwaa/aws-console-sso?login=true#")
+        .startswith(f"http://{bare_standin.host}{bare_standin.login_path}?login=true#")
     )
 
 
@@ -99,14 +102,44 @@ def test_variables_import_input_errors(
 
 
 @pytest.mark.slow
-def test_run_and_trigger_as_typed(standin: MwaaStandin, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_and_trigger_as_typed(
+    standin: MwaaStandin, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     conf = {"path": "s3://b/it's here; $(rm -rf /)", "n": 3}
+    assert main(["trigger", "remote", TARGET_DAG_ID, "--run-id", "cli__0", *SLOW_OK]) == 1
+    assert "is paused in remote" in capsys.readouterr().err  # the target DAG is paused
     assert (
-        main(["trigger", "remote", TARGET_DAG_ID, "--conf", json.dumps(conf), "--run-id", "cli__1", *SLOW_OK])
+        main(
+            [
+                "trigger",
+                "remote",
+                TARGET_DAG_ID,
+                "--conf",
+                json.dumps(conf),
+                "--run-id",
+                "cli__1",
+                "--allow-paused",
+                *SLOW_OK,
+            ]
+        )
         == 0
     )
     assert "run id cli__1" in capsys.readouterr().out
     assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__1") == conf
+    # a conf over 128 KiB (too big for one shell argument) from a file, and from stdin
+    big = {"rows": ["x" * 100] * 2000}
+    conf_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"mwaa-extras-conf-{os.getpid()}.json"
+    conf_file.write_text(json.dumps(big))
+    try:
+        argv = ["trigger", "remote", TARGET_DAG_ID, "--run-id", "cli__big", "--allow-paused", *SLOW_OK]
+        assert main([*argv, "--conf-file", str(conf_file)]) == 0
+        monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(big)))
+        assert main([*argv[:3], "--run-id", "cli__stdin", *argv[5:], "--conf-file", "-"]) == 0
+    finally:
+        conf_file.unlink()
+    assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__big") == big
+    assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__stdin") == big
+    capsys.readouterr()
     assert main(["run", *SLOW_OK, "remote", "--", "variables", "get", "mwaa_extras_no_such_variable"]) == 1
     captured = capsys.readouterr()
     assert "does not exist" in captured.err
@@ -123,7 +156,7 @@ def test_variables_import_resumes_after_a_failure(
     )
     assert main(["variables", "import", "remote", str(source), *SLOW_OK]) == 1
     captured = capsys.readouterr()
-    assert "2 set, 0 already there, 1 failed (of 3)" in captured.out
+    assert "2 set, 0 already there, 1 failed, 0 may have run (of 3)" in captured.out
     assert "[3/3] bad" in captured.err
     assert "NUL character" in captured.err
     progress = tmp_path / "vars.json.remote.progress"
@@ -132,8 +165,49 @@ def test_variables_import_resumes_after_a_failure(
 
     source.write_text(json.dumps({"mwaa_extras_plain": "a b", "mwaa_extras_object": {"x": [1]}}))
     assert main(["variables", "import", "remote", str(source), *SLOW_OK]) == 0
-    assert "0 set, 2 already there, 0 failed (of 2)" in capsys.readouterr().out
+    assert "0 set, 2 already there, 0 failed, 0 may have run (of 2)" in capsys.readouterr().out
     assert standin.stats.cli_requests == requests  # nothing was sent twice
     assert not progress.exists()
     stored = shared_remote_home().airflow("variables", "get", "mwaa_extras_object").stdout
     assert json.loads(stored.strip().splitlines()[-1]) == {"x": [1]}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["trigger", "dev", "d", "--run-id=--"], "--run-id needs a value", id="run-id-dashes"),
+        pytest.param(["trigger", "dev", "d", "--run-id="], "--run-id needs a value", id="run-id-empty"),
+        pytest.param(
+            ["trigger", "dev", "d", "--logical-date="], "--logical-date needs a value", id="date-empty"
+        ),
+        pytest.param(["trigger", "dev", "a\nb"], "DAG id 'a\\nb' contains a line break", id="dag-newline"),
+        pytest.param(
+            ["trigger", "dev", "d", "--run-id", "r\nx"],
+            "run id 'r\\nx' contains a line break",
+            id="run-newline",
+        ),
+        pytest.param(
+            ["run", "dev", "--", "variables set -- k --"], "cannot be exactly '--'", id="one-string-dashes"
+        ),
+        pytest.param(
+            ["run", "dev", "--", "variables", "set", "k", "--help"], "would only print the usage", id="help"
+        ),
+        pytest.param(
+            ["trigger", "dev", "d", "--conf-file", "/nonexistent/c.json"], "no such file", id="conf-file"
+        ),
+    ],
+)
+def test_remote_cli_edge_cases_are_one_line_errors(
+    bare_standin: MwaaStandin, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 1
+    assert message in _one_line_error(capsys)
+    assert bare_standin.stats.cli_requests == 0
+
+
+def test_the_inner_double_dash_is_kept() -> None:
+    args = build_parser().parse_args(["run", "dev", "--", "variables", "set", "--", "k", "-x"])
+    assert args.command == ["variables", "set", "--", "k", "-x"]
+    assert commands.raw(args.command).to_shell() == "variables set -- k -x"
+    one_string = build_parser().parse_args(["run", "dev", "--", "variables set -- k -x"]).command
+    assert commands.raw(one_string[0]).argv == ("variables", "set", "--", "k", "-x")

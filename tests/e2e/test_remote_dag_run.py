@@ -43,6 +43,13 @@ CONF = {
 }
 
 
+# Airflow parses only files that mention both "airflow" and "dag" (safe mode).
+BROKEN_DAG = (
+    "from airflow import DAG  # an unrelated DAG file that fails to import\n"
+    "import this_module_does_not_exist\n"
+)
+
+
 def _has_invoke_rest_api() -> bool:
     import boto3
 
@@ -57,6 +64,9 @@ def env_b(
     dags = root / "dags"
     dags.mkdir()
     shutil.copy(EXAMPLE_DAGS / f"{TARGET}.py", dags)
+    # Real environments often hold a DAG file that fails to import: B does too, and it must not
+    # get in the way (Airflow 2.10's `dags list` prints "Error: Failed to load all files").
+    (dags / "broken_unrelated_dag.py").write_text(BROKEN_DAG)
     pg = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None
     # PostgreSQL lets Airflow 2 use the LocalExecutor (forked tasks, seconds each); on Airflow 3
     # it spares the API server, the scheduler, the DAG processor and the CLI commands one

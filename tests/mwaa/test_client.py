@@ -24,6 +24,7 @@ from airflow_mwaa_extras.mwaa.client import (
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaCliError,
+    MwaaCommandMayHaveRunError,
     MwaaEnvironmentNotFoundError,
     MwaaProtocolError,
     MwaaThrottledError,
@@ -65,13 +66,13 @@ def _client(mwaa: Any, **kwargs: Any) -> MwaaEnvironmentClient:
 def test_a_command_is_sent_quoted_with_the_token_and_decoded(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
     with scripted_server(
-        [(200, ok_body("created ✓\n", "[2024-01-01T00:00:00.000+0000] {x.py:1} INFO - hi\n"))]
+        [(200, ok_body('[{"dag_run_id": "r ✓"}]\n', "[2024-01-01T00:00:00.000+0000] {x.py:1} INFO - hi\n"))]
     ) as web:
         _tokens(stubber, web.host, 1)
         client = _client(mwaa)
         cmd = commands.dags_trigger("d; rm -rf /", airflow_version="2.10.3", conf={"q": "it's $(x)"})
         result = client.run(cmd)
-    assert result.stdout == "created ✓\n"
+    assert result.stdout == '[{"dag_run_id": "r ✓"}]\n'
     assert not result.failed
     sent = web.requests[0]
     assert sent["path"] == "/aws_mwaa/cli"
@@ -155,15 +156,66 @@ def test_an_unreachable_web_server_is_retried_then_named(stubbed: tuple[Any, Stu
         _client(mwaa, max_attempts=2).run("version")
 
 
-def test_a_slow_answer_times_out_without_a_retry(stubbed: tuple[Any, Stubber]) -> None:
+def test_a_slow_answer_is_retried_only_for_a_read_only_command(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
     with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
         _tokens(stubber, web.host, 1)
+        with pytest.raises(MwaaUnreachableError, match=r"after 2 attempts: no answer within 0.2 s"):
+            _client(mwaa, timeout=0.2, max_attempts=2).run("version")
+        assert len(web.requests) == 2
+
+
+def test_a_slow_answer_to_a_mutating_command_may_have_run(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
+        _tokens(stubber, web.host, 1)
+        cmd = commands.variables_set("k", "secret-value", airflow_version="2.10.3")
         with pytest.raises(
-            MwaaUnreachableError, match="did not answer version within 0.2 s; it may still have run"
-        ):
-            _client(mwaa, timeout=0.2).run("version")
+            MwaaCommandMayHaveRunError,
+            match=r"^airflow variables set may have run in analytics \(no answer within 0.2 s\); check before",
+        ) as info:
+            _client(mwaa, timeout=0.2).run(cmd)
+        assert "secret-value" not in str(info.value)
         assert len(web.requests) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_5xx_after_a_mutating_command_is_not_resent(stubbed: tuple[Any, Stubber], status: int) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(status, b"proxy"), (200, ok_body("Variable k created"))]) as web:
+        _tokens(stubber, web.host, 1)
+        with pytest.raises(MwaaCommandMayHaveRunError, match=f"HTTP {status}"):
+            _client(mwaa).run(commands.variables_set("k", "v", airflow_version="2.10.3"))
+        assert len(web.requests) == 1
+
+
+def test_a_5xx_after_a_read_only_command_is_resent(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    with scripted_server([(504, b"proxy"), (200, ok_body("ok"))]) as web:
+        _tokens(stubber, web.host, 1)
+        assert _client(mwaa).run("version").attempts == 2
+
+
+def test_success_is_judged_from_stdout_not_stderr_noise(stubbed: tuple[Any, Stubber]) -> None:
+    mwaa, stubber = stubbed
+    noise = (
+        "[2024-01-01T00:00:00.000+0000] {{plugins_manager.py:264}} ERROR - Failed to import plugin x\n"
+        "a DAG file printed this\n"
+        "Error: Failed to load all files. For details, run `airflow dags list-import-errors`\n"
+    )
+    with scripted_server(
+        [
+            (200, ok_body("Variable k created\n", noise)),
+            (200, ok_body('[{"dag_id": "d"}]', noise)),
+            (200, ok_body("", noise)),
+        ]
+    ) as web:
+        _tokens(stubber, web.host, 1)
+        client = _client(mwaa)
+        client.run(commands.variables_set("k", "v", airflow_version="2.10.3"))
+        client.run(commands.dags_list(airflow_version="2.10.3"))
+        with pytest.raises(MwaaCliError):  # no "Variable k created": it did not happen
+            client.run(commands.variables_set("k", "v", airflow_version="2.10.3"))
 
 
 def test_a_token_is_reused_only_while_it_has_margin_left(stubbed: tuple[Any, Stubber]) -> None:
@@ -208,7 +260,7 @@ def test_a_failed_command_raises_with_its_stderr(stubbed: tuple[Any, Stubber]) -
         ) as info:
             client.run(commands.dags_trigger("nope", airflow_version="2.10.3"))
         assert info.value.stderr == stderr
-        assert info.value.command == "dags trigger --no-replace-microseconds -- nope"
+        assert info.value.command == "dags trigger --output=json --no-replace-microseconds -- nope"
         assert client.run("dags trigger nope", check=False).failed
 
 

@@ -19,8 +19,30 @@ _KEEP_US = "--no-replace-microseconds"
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("2.10.3", ("dags", "trigger", _KEEP_US, "--exec-date=2024-01-02T00:00:00+00:00", "--", "d")),
-        ("3.3.1", ("dags", "trigger", _KEEP_US, "--logical-date=2024-01-02T00:00:00+00:00", "--", "d")),
+        (
+            "2.10.3",
+            (
+                "dags",
+                "trigger",
+                "--output=json",
+                _KEEP_US,
+                "--exec-date=2024-01-02T00:00:00+00:00",
+                "--",
+                "d",
+            ),
+        ),
+        (
+            "3.3.1",
+            (
+                "dags",
+                "trigger",
+                "--output=json",
+                _KEEP_US,
+                "--logical-date=2024-01-02T00:00:00+00:00",
+                "--",
+                "d",
+            ),
+        ),
     ],
     ids=["airflow2", "airflow3"],
 )
@@ -142,7 +164,7 @@ def test_supported_commands(command: str, version: str) -> None:
         ("connections list", "2.10.3", "does not run 'airflow connections list'"),
         ("db clean --yes", "2.2.2", "needs Airflow 2.4 or newer"),
         ("dags backfill x", "3.0.6", "backfill create"),
-        ("roles list", "3.3.1", "does not run 'airflow roles list'"),
+        ("users list", "3.3.1", "does not run 'airflow users list'"),
         ("trigger_dag x", "1.10.12", "MWAA environments run Airflow 2.x or 3.x"),
         ("webserver", "2.10.3", "does not run 'airflow webserver'"),
         ("", "2.10.3", "empty Airflow command"),
@@ -177,3 +199,10 @@ def test_raw_commands_drop_a_leading_airflow_and_reject_unbalanced_quotes() -> N
 def test_version_strings_are_validated() -> None:
     with pytest.raises(c.InvalidCommandArgumentError, match="not an Airflow version"):
         c.dags_pause("x", airflow_version="latest")
+
+
+@pytest.mark.parametrize("value", ["a\nb", "x\r"])
+def test_names_with_line_breaks_are_refused_in_one_line(value: str) -> None:
+    with pytest.raises(c.InvalidCommandArgumentError, match="contains a line break") as info:
+        c.dags_trigger(value, airflow_version="2.10.3")
+    assert "\n" not in str(info.value)

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.errors import MwaaEnvironmentNotFoundError, MwaaThrottledError
+from airflow_mwaa_extras.mwaa.errors import (
+    MwaaCommandMayHaveRunError,
+    MwaaEnvironmentNotFoundError,
+    MwaaThrottledError,
+)
 from airflow_mwaa_extras.mwaa.rest_api import (
     MAX_PATH_LENGTH,
     MwaaRestApiClient,
@@ -162,7 +166,6 @@ def test_access_denied_is_a_distinct_error(stubbed: tuple[MwaaRestApiClient, Any
         pytest.param("RestApiClientException", 404, RestApiNotFoundError, id="404"),
         pytest.param("RestApiClientException", 409, RestApiConflictError, id="409"),
         pytest.param("RestApiClientException", 400, RestApiError, id="400"),
-        pytest.param("RestApiServerException", 500, RestApiError, id="500"),
     ],
 )
 def test_remote_errors_carry_the_remote_status_and_body(
@@ -209,8 +212,15 @@ def test_a_gateway_timeout_is_retried_for_reads_only(stubbed: tuple[MwaaRestApiC
     stubber.add_client_error(
         "invoke_rest_api", "RestApiServerException", "timeout", 400, modeled_fields=timeout
     )
-    with pytest.raises(RestApiError, match="HTTP 504"):
+    # a POST is never resent after it may have run
+    with pytest.raises(MwaaCommandMayHaveRunError, match="may have run in env-b \\(remote HTTP 504\\)"):
         rest.invoke("POST", "/dags/d/dagRuns", body={})
+    stubber.add_client_error(
+        "invoke_rest_api", "RestApiServerException", "boom", 400, modeled_fields={"RestApiStatusCode": 500}
+    )
+    with pytest.raises(MwaaCommandMayHaveRunError, match="remote HTTP 500"):
+        rest.invoke("POST", "/dags/d/dagRuns", body={})
+    assert rest.stats.calls == 4
 
 
 def test_describe_response_is_one_short_line() -> None:

@@ -68,7 +68,7 @@ def test_the_env_points_boto3_at_it(standin: MwaaStandin, monkeypatch: pytest.Mo
         monkeypatch.setenv(key, value)
     client = MwaaEnvironmentClient("dev")
     assert client.airflow_version == installed_airflow_version()
-    assert client.web_login_url().startswith(f"http://{standin.host}/aws_mwaa/aws-console-sso?login=true#")
+    assert client.web_login_url().startswith(f"http://{standin.host}{standin.login_path}?login=true#")
     with urllib.request.urlopen(client.web_login_url(), timeout=10) as page:
         assert b"MWAA stand-in" in page.read()
 
@@ -106,12 +106,13 @@ def test_tokens_expire_and_bad_tokens_are_refused(standin: MwaaStandin) -> None:
 def test_unsupported_commands_never_run(standin: MwaaStandin) -> None:
     mwaa = create_mwaa_client(region_name="us-east-1", endpoint_url=standin.endpoint_url)
     token = mwaa.create_cli_token(Name="dev")["CliToken"]
-    status, body = _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"variables import /etc/passwd", token)
-    assert status == 400
-    assert b"variables import" in body
-    status, body = _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version; rm -rf /", token)
-    assert status == 400  # `version;` is no command MWAA knows, and nothing ran
+    # MWAA answers 500, not 400, for a command it does not run (amazon-mwaa-docker-images #148)
+    status, _body = _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"variables import /etc/passwd", token)
+    assert status == 500
+    status, _body = _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version; rm -rf /", token)
+    assert status == 500  # `version;` is no command MWAA knows, and nothing ran
     assert standin.stats.commands_run == 0
+    assert standin.stats.cli_500_unsupported == 2
 
 
 def test_invoke_rest_api_is_routed_per_environment(standin: MwaaStandin) -> None:

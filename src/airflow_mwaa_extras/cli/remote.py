@@ -1,7 +1,9 @@
 """``mwaa-extras run | trigger | variables import | login-url``: an MWAA environment's Airflow CLI.
 
 All four talk to MWAA through :class:`~airflow_mwaa_extras.mwaa.client.MwaaEnvironmentClient`
-(CLI token, ``/aws_mwaa/cli``); boto3 is imported only when a command runs.
+(CLI token, ``/aws_mwaa/cli``); ``trigger`` goes through the same retry-safe trigger code as the
+operator and the Lambda handler (:meth:`~airflow_mwaa_extras.mwaa.dag_runs.RemoteDagRuns.trigger`).
+boto3 is imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -39,7 +41,16 @@ def register(subparsers: Any) -> None:
         "print the decoded stdout and stderr. Exits 1 when the command failed. "
         "Options go before ENV. Example: mwaa-extras run prod -- dags list-runs -d my_dag",
     )
-    run.add_argument("command", nargs="*", metavar="-- COMMAND", help="the Airflow command, after --")
+    run.add_argument(
+        "--allow-unlisted",
+        action="store_true",
+        help="send a command the client's table of MWAA commands does not list (MWAA adds commands "
+        "over time; also MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS=1)",
+    )
+    # REMAINDER keeps a `--` inside the command (`-- variables set -- k -x`); `*` would drop it.
+    run.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the Airflow command, after --"
+    )
     run.set_defaults(func=_run)
 
     trigger = subparsers.add_parser(
@@ -49,9 +60,25 @@ def register(subparsers: Any) -> None:
         description="Trigger a DAG in an MWAA environment (dags trigger) and print the run id.",
     )
     trigger.add_argument("dag_id", metavar="DAG_ID")
-    trigger.add_argument("--conf", help="the run's conf, a JSON object")
+    conf = trigger.add_mutually_exclusive_group()
+    conf.add_argument("--conf", help="the run's conf, a JSON object")
+    conf.add_argument(
+        "--conf-file",
+        metavar="PATH",
+        help="read the conf (a JSON object) from a file, or from stdin with '-' (for a conf too big "
+        "for one shell argument)",
+    )
     trigger.add_argument("--run-id", help="the run id (default: manual__<now in UTC>)")
     trigger.add_argument("--logical-date", help="the logical date (ISO 8601)")
+    trigger.add_argument(
+        "--transport",
+        choices=("auto", "rest_api", "cli"),
+        default="auto",
+        help="InvokeRestApi (rest_api), the CLI endpoint (cli), or auto: InvokeRestApi when botocore has it",
+    )
+    trigger.add_argument(
+        "--allow-paused", action="store_true", help="trigger even when the DAG is paused (the run then waits)"
+    )
     trigger.set_defaults(func=_trigger)
 
     variables = subparsers.add_parser("variables", help="Airflow variables in an MWAA environment")
@@ -86,7 +113,11 @@ def _client(args: argparse.Namespace) -> MwaaEnvironmentClient:
     from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 
     return MwaaEnvironmentClient(
-        args.environment, region_name=args.region, endpoint_url=args.endpoint_url, timeout=args.timeout
+        args.environment,
+        region_name=args.region,
+        endpoint_url=args.endpoint_url,
+        timeout=args.timeout,
+        allow_unlisted=True if getattr(args, "allow_unlisted", False) else None,
     )
 
 
@@ -94,10 +125,10 @@ def _run(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
 
     argv = list(args.command)
-    if "--" in argv and argv[0] != "--":
-        raise UsageError("put options before ENV: mwaa-extras run [--timeout S] ENV -- COMMAND")
     if argv[:1] == ["--"]:
         argv = argv[1:]
+    elif argv and argv[0].startswith("-") and "--" in argv:
+        raise UsageError("put options before ENV: mwaa-extras run [--timeout S] ENV -- COMMAND")
     if not argv:
         raise UsageError("give the Airflow command after --, e.g. mwaa-extras run ENV -- dags list")
     # One argument is a whole command line (`run ENV -- "dags list"`): split it as MWAA would.
@@ -118,21 +149,36 @@ def default_run_id() -> str:
 
 def _trigger(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
 
-    if args.conf is not None:
-        commands.conf_json(args.conf)  # a bad conf fails here, before any network call
+    for flag, value in (("--run-id", args.run_id), ("--logical-date", args.logical_date)):
+        # argparse turns `--run-id=--` into [] and `--run-id=` into "": never silently a default
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise UsageError(f"{flag} needs a value (it cannot be empty or '--')")
+    text = _conf_text(args.conf, args.conf_file)
+    conf = json.loads(commands.conf_json(text)) if text is not None else None  # before any call
     run_id = args.run_id or default_run_id()
     client = _client(args)
-    cmd = commands.dags_trigger(
-        args.dag_id,
-        airflow_version=client.airflow_version,
-        conf=args.conf,
-        run_id=run_id,
-        logical_date=args.logical_date,
+    remote = RemoteDagRuns(args.environment, transport=args.transport, cli_client=client)
+    run = remote.trigger(
+        args.dag_id, run_id=run_id, conf=conf, logical_date=args.logical_date, allow_paused=args.allow_paused
     )
-    client.run(cmd)
-    print(f"triggered {args.dag_id} in {args.environment}: run id {run_id}")
+    verb = "triggered" if run.created else "already there"
+    print(f"{verb} {args.dag_id} in {args.environment}: run id {run.run_id}")
     return 0
+
+
+def _conf_text(conf: str | None, conf_file: str | None) -> str | None:
+    if conf_file is None:
+        return conf
+    if conf_file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(conf_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {conf_file}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {conf_file}: {err}") from None
 
 
 def _load_variables(path: Path) -> dict[str, Any]:
@@ -174,14 +220,14 @@ def _write_state(path: Path, environment: str, done: dict[str, str]) -> None:
 
 def _variables_import(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
-    from airflow_mwaa_extras.mwaa.errors import MwaaCliError
+    from airflow_mwaa_extras.mwaa.errors import MwaaCliError, MwaaCommandMayHaveRunError
 
     variables = _load_variables(args.file)
     state_file: Path = args.state_file or args.file.with_name(f"{args.file.name}.{args.environment}.progress")
     done = _read_state(state_file, args.environment)
     client = _client(args)
     total = len(variables)
-    counts = {"set": 0, "skipped": 0, "failed": 0}
+    counts = {"set": 0, "skipped": 0, "failed": 0, "unknown": 0}
     for index, (key, value) in enumerate(variables.items(), start=1):
         prefix = f"[{index}/{total}] {key}"
         try:
@@ -191,6 +237,11 @@ def _variables_import(args: argparse.Namespace) -> int:
                 print(f"{prefix}: already imported, skipped", file=sys.stderr)
                 continue
             client.run(commands.variables_set(key, value_text, airflow_version=client.airflow_version))
+        except MwaaCommandMayHaveRunError as err:
+            # Not resent: stop here. A re-run sets it again (the same value: no harm done).
+            counts["unknown"] += 1
+            print(f"{prefix}: {err}", file=sys.stderr)
+            break
         except MwaaExtrasError as err:
             counts["failed"] += 1
             print(f"{prefix}: FAILED: {err}", file=sys.stderr)
@@ -203,10 +254,10 @@ def _variables_import(args: argparse.Namespace) -> int:
         print(f"{prefix}: set", file=sys.stderr)
     summary = (
         f"variables import into {args.environment}: {counts['set']} set, {counts['skipped']} already there, "
-        f"{counts['failed']} failed (of {total})"
+        f"{counts['failed']} failed, {counts['unknown']} may have run (of {total})"
     )
     print(summary)
-    if counts["failed"]:
+    if counts["failed"] or counts["unknown"]:
         print(f"progress kept in {state_file}; run the same command again to resume", file=sys.stderr)
         return 1
     state_file.unlink(missing_ok=True)

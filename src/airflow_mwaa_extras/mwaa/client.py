@@ -9,10 +9,18 @@ What this client adds to the guide's snippets:
 
 - a token is reused only while it has more than ``token_margin`` seconds left, so no request
   carries an expired token; a 401/403 refreshes it once;
-- commands to one environment pass through a process-wide semaphore (default 1, at most 4), so
-  a worker never overloads the endpoint;
-- 503, other 5xx and connection failures are retried with exponential backoff and jitter, a
-  bounded number of times; every call has a timeout;
+- commands to one environment pass through a process-wide semaphore (default 1, at most 4, or
+  ``"auto"``: 4 per web server of GetEnvironment's ``MinWebservers``), so a worker never
+  overloads the endpoint; MWAA's capacity is shared by every caller of the environment;
+- retries follow one rule: a request that cannot have reached Airflow (connection refused, 503
+  or 429 from MWAA's busy limit, a 401/403 token refresh) is resent, a bounded number of times
+  with exponential backoff and jitter. After a 500/502/504, a broken connection or a timeout, a
+  read-only command is resent the same way, and a command that changes something
+  (:attr:`~airflow_mwaa_extras.mwaa.commands.AirflowCommand.mutating`) is not:
+  :class:`~airflow_mwaa_extras.mwaa.errors.MwaaCommandMayHaveRunError` says "may have run";
+- success is judged from what the command prints on success
+  (:func:`~airflow_mwaa_extras.mwaa.commands.output_failed`), not from stderr noise;
+- ``HTTPS_PROXY``/``NO_PROXY`` are honoured (a CONNECT tunnel through the proxy);
 - every failure is one :mod:`~airflow_mwaa_extras.mwaa.errors` exception with a one-line cause.
 
 No Airflow import: the same code serves hooks, ``mwaa-extras`` and AWS Lambda (stdlib
@@ -26,12 +34,14 @@ import binascii
 import http.client
 import ipaddress
 import json
+import logging
 import os
 import random
 import re
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +52,7 @@ from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaCliError,
+    MwaaCommandMayHaveRunError,
     MwaaEnvironmentNotFoundError,
     MwaaError,
     MwaaProtocolError,
@@ -52,6 +63,8 @@ from airflow_mwaa_extras.mwaa.errors import (
 
 CLI_PATH = "/aws_mwaa/cli"
 LOGIN_PATH = "/aws_mwaa/aws-console-sso"
+LOGIN_PATH_V3 = "/pluginsv2/aws_mwaa/aws-console-sso"  # MWAA 3 serves its plugin under /pluginsv2/
+log = logging.getLogger(__name__)
 TOKEN_LIFETIME_SECONDS = 60.0
 MAX_CONCURRENCY = 4  # what MWAA's web server runs at a time
 
@@ -82,11 +95,15 @@ class CliResult:
     stdout: str
     stderr: str
     attempts: int = 1
+    #: what the command prints on success (see :attr:`commands.AirflowCommand.expect`)
+    expect: str = ""
 
     @property
     def failed(self) -> bool:
-        """Whether the output says the command failed (see :func:`looks_failed`)."""
-        return looks_failed(self.stderr)
+        """Whether the output says the command failed (:func:`commands.output_failed`)."""
+        return commands.output_failed(
+            commands.AirflowCommand((), expect=self.expect), self.stdout, self.stderr
+        )
 
     def parsed_json(self) -> Any:
         """The JSON document in stdout (``--output=json``), skipping log lines printed before it.
@@ -179,27 +196,29 @@ def web_server_base_url(hostname: str) -> str:
     return f"{scheme}://{netloc}"
 
 
-# Lines a successful Airflow command may still write to stderr: log records below ERROR,
-# Python warnings (and the source line printed under them), and blank lines.
-_HARMLESS_STDERR = re.compile(
-    r"^\s*$"
-    r"|^\[[^\]]+\]\s+\{[^}]+\}\s+(DEBUG|INFO|WARNING)\b"
-    r"|^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+(\[[^\]]+\]\s+)?\{?[^ ]*\}?\s*(DEBUG|INFO|WARNING)\b"
-    r"|^\S+:\d+:? \w*Warning\b"
-    r"|^\s+\S.*$"  # indented continuation (the source line under a warning)
-)
-
-
 def looks_failed(stderr: str) -> bool:
-    """Whether remote stderr says the command failed.
+    """The stderr heuristic alone (for commands whose success output is unknown)."""
+    return commands.stderr_looks_failed(stderr)
 
-    MWAA's answer carries no exit code. A failed Airflow command leaves a traceback, an
-    argparse ``error:``, or a ``SystemExit`` message on stderr; a successful one leaves at most
-    log records below ERROR and Python warnings, which are ignored here.
-    """
-    if "Traceback (most recent call last)" in stderr:
-        return True
-    return any(not _HARMLESS_STDERR.match(line) for line in stderr.splitlines())
+
+def login_path(airflow_version: str) -> str:
+    """The web login path: ``/aws_mwaa/aws-console-sso``, under ``/pluginsv2/`` on Airflow 3."""
+    return LOGIN_PATH_V3 if commands.is_airflow_3(airflow_version) else LOGIN_PATH
+
+
+def proxy_for(netloc: str) -> str | None:
+    """``host:port`` of the HTTPS proxy to use for ``netloc`` (``HTTPS_PROXY``, ``NO_PROXY``)."""
+    if is_loopback_host(netloc):
+        return None
+    proxy = urllib.request.getproxies().get("https")
+    if not proxy or urllib.request.proxy_bypass(netloc.split(":", 1)[0]):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MwaaProtocolError(
+            f"HTTPS_PROXY must be an http://host:port proxy, got {parts.scheme}:// (use a tunnel for SOCKS)"
+        )
+    return f"{parts.hostname}:{parts.port or 80}"
 
 
 def _decode_field(payload: dict[str, Any], name: str) -> str:
@@ -239,7 +258,9 @@ class MwaaEnvironmentClient:
     :param mwaa_client: a boto3 ``mwaa`` client; created lazily from region/endpoint when None
     :param region_name: AWS region (default: boto3's configuration)
     :param endpoint_url: MWAA API endpoint (default: boto3's; ``AWS_ENDPOINT_URL_MWAA`` is honoured)
-    :param max_concurrency: commands this process sends to the environment at a time (1 to 4)
+    :param max_concurrency: commands this process sends to the environment at a time (1 to 4),
+        or ``"auto"``: 4 for each web server GetEnvironment's ``MinWebservers`` guarantees (MWAA's
+        capacity is shared by every caller of the environment)
     :param timeout: seconds to wait for the web server to answer one command
     :param max_attempts: HTTP attempts per command for 503/5xx/connection failures
     :param airflow_version: the environment's Airflow version; when None it is read once with
@@ -248,6 +269,8 @@ class MwaaEnvironmentClient:
     :param token_margin: a token is reused only with more than this many seconds left
     :param backoff_base: first retry delay in seconds (doubles each retry, with jitter)
     :param backoff_max: the longest retry delay
+    :param allow_unlisted: send commands the client's table of MWAA commands does not list
+        (default: ``MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS``)
     """
 
     def __init__(
@@ -257,7 +280,7 @@ class MwaaEnvironmentClient:
         mwaa_client: Any = None,
         region_name: str | None = None,
         endpoint_url: str | None = None,
-        max_concurrency: int = 1,
+        max_concurrency: int | str = 1,
         timeout: float = 300.0,
         max_attempts: int = 5,
         airflow_version: str | None = None,
@@ -266,10 +289,14 @@ class MwaaEnvironmentClient:
         backoff_base: float = 0.5,
         backoff_max: float = 10.0,
         connect_timeout: float = 10.0,
+        allow_unlisted: bool | None = None,
     ) -> None:
         if not environment_name or not isinstance(environment_name, str):
             raise UsageError("an MWAA environment name is needed")
-        if not 1 <= int(max_concurrency) <= MAX_CONCURRENCY:
+        self._auto_concurrency = max_concurrency == "auto"
+        if self._auto_concurrency:
+            max_concurrency = 1  # until GetEnvironment says more
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENCY:
             raise UsageError(
                 f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, got {max_concurrency}"
             )
@@ -281,7 +308,10 @@ class MwaaEnvironmentClient:
         self.region_name = region_name
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or None
         self.max_concurrency = int(max_concurrency)
+        self.allow_unlisted = commands.allow_unlisted_from_env() if allow_unlisted is None else allow_unlisted
         self.timeout = float(timeout)
+        #: ``time.monotonic()`` after which no request may wait (e.g. a Lambda function's end)
+        self.deadline: float | None = None
         self.connect_timeout = float(connect_timeout)
         self.max_attempts = int(max_attempts)
         self.token_lifetime = float(token_lifetime)
@@ -294,8 +324,8 @@ class MwaaEnvironmentClient:
         self._environment: dict[str, Any] | None = None
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
-        where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION") or ""
-        self._semaphore = _environment_semaphore((where, environment_name, self.max_concurrency))
+        self._where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION") or ""
+        self._semaphore = _environment_semaphore((self._where, environment_name, self.max_concurrency))
 
     def __repr__(self) -> str:
         return f"MwaaEnvironmentClient({self.environment_name!r})"
@@ -348,9 +378,35 @@ class MwaaEnvironmentClient:
         token, hostname = response.get("WebToken"), response.get("WebServerHostname")
         if not token or not hostname:
             raise MwaaProtocolError("CreateWebLoginToken answered without WebToken or WebServerHostname")
-        return f"{web_server_base_url(hostname)}{LOGIN_PATH}?login=true#{token}"
+        return f"{web_server_base_url(hostname)}{login_path(self.airflow_version)}?login=true#{token}"
+
+    def _follow_web_servers(self) -> None:
+        """``max_concurrency="auto"``: 4 commands per web server MWAA keeps running."""
+        if not self._auto_concurrency:
+            return
+        self._auto_concurrency = False
+        servers = int(self.get_environment().get("MinWebservers") or 1)
+        limit = max(1, 4 * servers)
+        log.info(
+            "%s: up to %d CLI commands at a time (MinWebservers=%d)", self.environment_name, limit, servers
+        )
+        self.max_concurrency = limit
+        self._semaphore = _environment_semaphore((self._where, self.environment_name, limit))
 
     def _call_api(self, operation: str, method: Any, **kwargs: Any) -> dict[str, Any]:
+        """One control-plane call (idempotent: tokens, GetEnvironment), the only retry layer for
+        it: botocore's own retries are off (``total_max_attempts=1``)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._call_api_once(operation, method, **kwargs)
+            except (MwaaThrottledError, MwaaUnreachableError):
+                if attempt >= self.max_attempts:
+                    raise
+            time.sleep(self._backoff(attempt))
+
+    def _call_api_once(self, operation: str, method: Any, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -410,6 +466,7 @@ class MwaaEnvironmentClient:
         command: commands.AirflowCommand | str | Sequence[str],
         *,
         check: bool = True,
+        timeout: float | None = None,
     ) -> CliResult:
         """Run one Airflow CLI command in the environment and return its decoded output.
 
@@ -419,22 +476,27 @@ class MwaaEnvironmentClient:
         :param command: an :class:`~airflow_mwaa_extras.mwaa.commands.AirflowCommand` (from the
             builders), or a command line / argument vector as a user typed it
         :param check: raise :class:`MwaaCliError` when the output says the command failed
+        :param timeout: seconds to wait for this command (default: the client's ``timeout``)
         :raises UnsupportedCommandError: MWAA does not run this command for that version
         :raises MwaaCliError: the command ran and failed (``.stderr`` holds its error output)
+        :raises MwaaCommandMayHaveRunError: a command that changes something may have run, and
+            the answer was lost (500/502/504, broken connection, timeout)
         """
         cmd = command if isinstance(command, commands.AirflowCommand) else commands.raw(command)
-        commands.check_known(cmd)  # before GetEnvironment: no call at all for a hopeless command
-        commands.check_supported(cmd, self.airflow_version)
+        # before GetEnvironment: no call at all for a hopeless command
+        commands.check_known(cmd, allow_unlisted=self.allow_unlisted)
+        commands.check_supported(cmd, self.airflow_version, allow_unlisted=self.allow_unlisted)
+        self._follow_web_servers()
         line = cmd.to_shell()
         shown = cmd.display()
-        stdout, stderr, attempts = self._send(line, shown)
+        stdout, stderr, attempts = self._send(line, shown, cmd.mutating, timeout)
         self.stats.add(commands=1)
-        result = CliResult(command=shown, stdout=stdout, stderr=stderr, attempts=attempts)
+        result = CliResult(command=shown, stdout=stdout, stderr=stderr, attempts=attempts, expect=cmd.expect)
         if check and result.failed:
             raise MwaaCliError(shown, stderr, stdout, self.environment_name)
         return result
 
-    def _send(self, line: str, shown: str) -> tuple[str, str, int]:
+    def _send(self, line: str, shown: str, mutating: bool, timeout: float | None) -> tuple[str, str, int]:
         refreshed = False
         retries = 0
         attempts = 0
@@ -449,7 +511,7 @@ class MwaaEnvironmentClient:
                 with self.stats._lock:
                     self.stats.max_token_age_at_send = max(self.stats.max_token_age_at_send, age)
                 self.stats.add(http_requests=1)
-                status, body, problem = self._post(token, line, shown)
+                status, body, problem, maybe_ran = self._post(token, line, shown, timeout)
             if status == 200:
                 return (*decode_cli_response(body), attempts)
             if status in (401, 403):
@@ -463,8 +525,16 @@ class MwaaEnvironmentClient:
                 continue
             if status == 503:
                 self.stats.add(http_503=1)
-            retryable = status is None or status == 503 or status == 429 or status >= 500
-            if not retryable:
+            # 503/429 (MWAA's busy limit) and a connection that never opened cannot have run it.
+            not_run = status in (503, 429) or (status is None and not maybe_ran)
+            if status == 500 and self.allow_unlisted:
+                problem = "HTTP 500: MWAA answers 500 for a command it does not run, and for a failure"
+            if not not_run and (maybe_ran or (status is not None and status >= 500)):
+                if mutating:
+                    raise MwaaCommandMayHaveRunError(
+                        shown, self.environment_name, problem or f"HTTP {status}"
+                    )
+            elif status is not None and not not_run:
                 snippet = body[:200].decode("utf-8", errors="replace").strip()
                 raise MwaaProtocolError(
                     f"the CLI endpoint of {self.environment_name} answered HTTP {status} to "
@@ -489,15 +559,25 @@ class MwaaEnvironmentClient:
         ceiling: float = min(self.backoff_max, self.backoff_base * 2.0 ** (retry - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # equal jitter
 
-    def _post(self, token: _Token, line: str, shown: str) -> tuple[int | None, bytes, str]:
-        """One POST; ``(None, b"", why)`` when no answer came before the request was sent."""
+    def _post(
+        self, token: _Token, line: str, shown: str, timeout: float | None
+    ) -> tuple[int | None, bytes, str, bool]:
+        """One POST: ``(status, body, problem, maybe_ran)``.
+
+        ``status`` is None when no answer came: ``maybe_ran`` is False when the connection never
+        opened (nothing was sent), True when it broke or timed out after the command was sent.
+        """
         base = web_server_base_url(token.hostname)
         parts = urlsplit(base)
+        wait = self._request_timeout(timeout)
+        proxy = proxy_for(parts.netloc) if parts.scheme == "https" else None
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(
-                parts.netloc, timeout=self.connect_timeout, context=ssl.create_default_context()
+                proxy or parts.netloc, timeout=self.connect_timeout, context=ssl.create_default_context()
             )
+            if proxy:
+                conn.set_tunnel(parts.netloc)  # CONNECT through HTTPS_PROXY
         else:
             conn = http.client.HTTPConnection(parts.netloc, timeout=self.connect_timeout)
         try:
@@ -505,9 +585,10 @@ class MwaaEnvironmentClient:
                 conn.connect()
             except OSError as err:
                 # Nothing was sent: safe to retry.
-                return None, b"", f"cannot connect to {parts.netloc}: {err}"
+                via = f" through the proxy {proxy}" if proxy else ""
+                return None, b"", f"cannot connect to {parts.netloc}{via}: {err}", False
             if conn.sock is not None:
-                conn.sock.settimeout(self.timeout)
+                conn.sock.settimeout(wait)
             try:
                 conn.request(
                     "POST",
@@ -516,20 +597,23 @@ class MwaaEnvironmentClient:
                     headers={"Authorization": f"Bearer {token.value}", "Content-Type": "text/plain"},
                 )
                 response = conn.getresponse()
-                return response.status, response.read(), ""
+                return response.status, response.read(), "", False
             except TimeoutError:
-                # The command may have started: retrying could run it twice.
-                raise MwaaUnreachableError(
-                    f"{self.environment_name} did not answer {command_head(shown)} within {self.timeout:g} s; "
-                    "it may still have run"
-                ) from None
+                # The command may have started: resending could run it twice.
+                return None, b"", f"no answer within {wait:g} s", True
             except (OSError, http.client.HTTPException) as err:
-                raise MwaaUnreachableError(
-                    f"the connection to {parts.netloc} broke while running {command_head(shown)}: {err}; "
-                    "it may still have run"
-                ) from None
+                return None, b"", f"the connection to {parts.netloc} broke: {err}", True
         finally:
             conn.close()
+
+    def _request_timeout(self, timeout: float | None) -> float:
+        wait = self.timeout if timeout is None else float(timeout)
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise MwaaUnreachableError(f"no time left to run a command in {self.environment_name}")
+            wait = min(wait, left)
+        return wait
 
 
 def _client_error(err: Any, operation: str, environment: str) -> MwaaError:
@@ -558,7 +642,7 @@ def create_mwaa_client(
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
 ) -> Any:
-    """A boto3 ``mwaa`` client with timeouts and standard retries.
+    """A boto3 ``mwaa`` client with timeouts and no botocore retries (the callers retry).
 
     For a loopback endpoint (the local stand-in) botocore must not prepend the ``env.`` /
     ``api.`` host prefixes of the MWAA API model (``env.127.0.0.1`` does not resolve).
@@ -575,7 +659,10 @@ def create_mwaa_client(
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"max_attempts": 5, "mode": "standard"},
+        # One retry layer: ours (MwaaEnvironmentClient._call_api, MwaaRestApiClient.invoke), which
+        # never resends a POST that may have run. botocore's standard mode would resend InvokeRestApi
+        # after a read timeout, underneath ours.
+        retries={"mode": "standard", "total_max_attempts": 1},
         inject_host_prefix=not loopback,
     )
     session = session or boto3.session.Session()

@@ -9,12 +9,20 @@ positionals follow ``--``, so a value starting with ``-`` is never read as an op
 Each builder takes the target ``airflow_version`` (``"2.10.3"``, ``"3.3.1"``) and emits that
 version's dialect (``dags list-runs -d DAG`` on 2.x, ``dags list-runs DAG`` on 3.x;
 ``--exec-date`` on 2.x, ``--logical-date`` on 3.x). :func:`check_supported` refuses commands that
-MWAA's ``/aws_mwaa/cli`` does not accept for that version, before anything reaches the network.
+MWAA's ``/aws_mwaa/cli`` does not accept for that version, before anything reaches the network
+(``allow_unlisted`` lets a command the table does not know through: MWAA adds commands over time).
+
+Each command also says whether it changes something (:attr:`AirflowCommand.mutating`: the client
+never resends a mutating command that may have reached Airflow) and what it prints on success
+(:attr:`AirflowCommand.expect`: a JSON document, or a line such as ``Variable k created``), because
+MWAA's answer has no exit code (:func:`output_failed`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +50,11 @@ class AirflowCommand:
 
     argv: tuple[str, ...]
     secret_indexes: frozenset[int] = field(default=frozenset(), compare=False)
+    #: whether running it changes something (then it is never resent after it may have run)
+    mutating: bool = field(default=True, compare=False)
+    #: what stdout holds on success: ``"json"`` (a JSON document), a line (``"Variable k created"``),
+    #: or ``""`` when nothing is known (then stderr is read: see :func:`output_failed`)
+    expect: str = field(default="", compare=False)
 
     def to_shell(self) -> str:
         """The command line sent to ``/aws_mwaa/cli``: every argument shell-quoted."""
@@ -70,10 +83,10 @@ class AirflowCommand:
 # --- the table of commands MWAA's /aws_mwaa/cli accepts ------------------------------------
 #
 # Airflow 2.x: the MWAA user guide's table (command -> first Airflow version it is listed for).
-# Airflow 3.x: the same commands where they still exist in Airflow 3's CLI (checked against
-# 3.3.1's parser): `dags backfill` became `backfill create`, and the `roles` group belongs to
-# the FAB auth manager, which MWAA 3.x environments do not use. MWAA has never accepted
-# `variables import`, `connections import/get/list` or the server commands.
+# Airflow 3.x: the AWS "Apache Airflow CLI command reference" page for v3.x (3.0.6, 3.2.1, 3.3.1):
+# the same commands where they still exist in Airflow 3's CLI, `backfill create` instead of
+# `dags backfill`, the `assets` group, and the `roles` group (MWAA 3 runs the FAB auth manager).
+# MWAA has never accepted `variables import`, `connections import/get/list` or the server commands.
 _V2: dict[str, tuple[int, int]] = {
     "cheat-sheet": (2, 0),
     "connections add": (2, 0),
@@ -111,6 +124,7 @@ _V2: dict[str, tuple[int, int]] = {
     "tasks failed-deps": (2, 0),
     "tasks list": (2, 0),
     "tasks render": (2, 0),
+    "tasks run": (2, 0),
     "tasks state": (2, 0),
     "tasks states-for-dag-run": (2, 0),
     "tasks test": (2, 0),
@@ -120,8 +134,52 @@ _V2: dict[str, tuple[int, int]] = {
     "variables list": (2, 0),
     "version": (2, 0),
 }
-_REMOVED_IN_V3 = {"dags backfill", "roles add-perms", "roles del-perms", "roles create", "roles list"}
-_ADDED_IN_V3 = {"backfill create": (3, 0)}
+_REMOVED_IN_V3 = {"dags backfill", "tasks run"}  # Airflow 3's CLI has no `tasks run`
+_ADDED_IN_V3 = {
+    "assets details": (3, 0),
+    "assets list": (3, 0),
+    "assets materialize": (3, 0),
+    "backfill create": (3, 0),
+}
+
+# Commands that only read: safe to send again after a timeout or a 5xx. Everything else counts
+# as changing something (an unknown command too).
+READ_ONLY_COMMANDS = frozenset(
+    {
+        "assets details",
+        "assets list",
+        "cheat-sheet",
+        "dags list",
+        "dags list-import-errors",
+        "dags list-jobs",
+        "dags list-runs",
+        "dags next-execution",
+        "dags report",
+        "dags show",
+        "dags state",
+        "providers behaviours",
+        "providers get",
+        "providers hooks",
+        "providers links",
+        "providers list",
+        "providers notifications",
+        "providers secrets",
+        "providers triggers",
+        "providers widgets",
+        "roles list",
+        "tasks failed-deps",
+        "tasks list",
+        "tasks render",
+        "tasks state",
+        "tasks states-for-dag-run",
+        "variables get",
+        "variables list",
+        "version",
+    }
+)
+
+#: set to ``1``/``true`` to send commands the table above does not list (see ``allow_unlisted``)
+ALLOW_UNLISTED_ENV = "MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS"
 
 SUPPORTED_COMMANDS: Mapping[int, Mapping[str, tuple[int, int]]] = {
     2: dict(_V2),
@@ -169,11 +227,20 @@ def command_name(argv: Sequence[str]) -> str:
     return argv[0]
 
 
-def check_supported(command: AirflowCommand | str | Sequence[str], airflow_version: str) -> None:
+def allow_unlisted_from_env() -> bool:
+    """Whether ``MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS`` asks to let unlisted commands through."""
+    return os.environ.get(ALLOW_UNLISTED_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_supported(
+    command: AirflowCommand | str | Sequence[str], airflow_version: str, *, allow_unlisted: bool = False
+) -> None:
     """Refuse a command that MWAA's CLI endpoint does not run for ``airflow_version``.
 
     :param command: an :class:`AirflowCommand`, a command line, or an argument vector
     :param airflow_version: the environment's Airflow version (GetEnvironment's AirflowVersion)
+    :param allow_unlisted: let a command the table does not list through (MWAA adds commands
+        over time; MWAA itself answers HTTP 500 for one it does not run)
     :raises UnsupportedCommandError: naming the command and version, and what to use instead
     """
     if isinstance(command, AirflowCommand):
@@ -196,7 +263,9 @@ def check_supported(command: AirflowCommand | str | Sequence[str], airflow_versi
         )
     minimum = table.get(name)
     if minimum is None:
-        hint = _HINTS.get(name, "")
+        if allow_unlisted:
+            return
+        hint = _HINTS.get(name, "") or _UNLISTED_HINT
         raise UnsupportedCommandError(
             f"MWAA does not run 'airflow {name}' through its CLI endpoint on Airflow {airflow_version}{hint}"
         )
@@ -207,13 +276,20 @@ def check_supported(command: AirflowCommand | str | Sequence[str], airflow_versi
         )
 
 
-def check_known(command: AirflowCommand) -> None:
+def check_known(command: AirflowCommand, *, allow_unlisted: bool = False) -> None:
     """Refuse a command that MWAA runs on no Airflow version (needs no version, so no network call)."""
     name = command.name
+    if not name:
+        raise UnsupportedCommandError("empty Airflow command")
+    if allow_unlisted:
+        return
     if not any(name in table for table in SUPPORTED_COMMANDS.values()):
         raise UnsupportedCommandError(
-            f"MWAA does not run 'airflow {name}' through its CLI endpoint{_HINTS.get(name, '')}"
+            f"MWAA does not run 'airflow {name}' through its CLI endpoint{_HINTS.get(name, '') or _UNLISTED_HINT}"
         )
+
+
+_UNLISTED_HINT = f" (if MWAA has added it, pass allow_unlisted=True, `mwaa-extras run --allow-unlisted`, or set {ALLOW_UNLISTED_ENV}=1)"
 
 
 _HINTS = {
@@ -246,7 +322,17 @@ def _name(value: object, what: str) -> str:
     text = _text(value, what)
     if not text:
         raise InvalidCommandArgumentError(f"{what} must not be empty")
+    if "\n" in text or "\r" in text:
+        # Airflow's error would show only the part after the line break.
+        raise InvalidCommandArgumentError(
+            f"{what} {text!r} contains a line break, which no Airflow id may hold"
+        )
     return text
+
+
+def check_name(value: object, what: str) -> str:
+    """``value`` if it can be sent as an Airflow id or name (a non-empty line of text)."""
+    return _name(value, what)
 
 
 def _date(value: datetime | str, what: str) -> str:
@@ -301,6 +387,9 @@ def dags_trigger(
         (``DagRunAlreadyExists``) and the second run would be lost.
     """
     argv = ["dags", "trigger"]
+    json_out = parse_airflow_version(airflow_version) >= (2, 7, 0)  # `--output` arrived in 2.7
+    if json_out:
+        argv.append("--output=json")
     if keep_microseconds:
         argv.append("--no-replace-microseconds")
     if conf is not None:
@@ -311,7 +400,8 @@ def dags_trigger(
         flag = "--logical-date" if is_airflow_3(airflow_version) else "--exec-date"
         argv.append(f"{flag}={_date(logical_date, 'logical date')}")
     argv += ["--", _name(dag_id, "DAG id")]
-    return AirflowCommand(tuple(argv))
+    # Success prints the run: as JSON, or `Created <DagRun ...>` before `--output` existed.
+    return AirflowCommand(tuple(argv), expect="json" if json_out else "Created <DagRun")
 
 
 def dags_state(
@@ -325,7 +415,7 @@ def dags_state(
     """
     parse_airflow_version(airflow_version)
     when = _date(logical_date_or_run_id, "logical date or run id")
-    return AirflowCommand(("dags", "state", "--", _name(dag_id, "DAG id"), when))
+    return AirflowCommand(("dags", "state", "--", _name(dag_id, "DAG id"), when), mutating=False)
 
 
 def dags_list_runs(
@@ -345,7 +435,15 @@ def dags_list_runs(
         argv += ["--", _name(dag_id, "DAG id")]
     else:
         argv.append(f"--dag-id={_name(dag_id, 'DAG id')}")
-    return AirflowCommand(tuple(argv))
+    return AirflowCommand(tuple(argv), mutating=False, expect="json" if output == "json" else "")
+
+
+def dags_list(*, airflow_version: str) -> AirflowCommand:
+    """``dags list --output=json``: judged by its JSON, so an unrelated broken DAG file (Airflow
+    2.10 prints ``Error: Failed to load all files`` and exits 0) does not fail it. Airflow 3 reads
+    the DAGs from the metadata DB; Airflow 2 parses every DAG file (slow on big environments)."""
+    parse_airflow_version(airflow_version)
+    return AirflowCommand(("dags", "list", "--output=json"), mutating=False, expect="json")
 
 
 def dags_pause(dag_id: str, *, airflow_version: str) -> AirflowCommand:
@@ -386,26 +484,34 @@ def variables_set(
     argv = ["variables", "set"]
     if description is not None:
         argv.append(f"--description={_text(description, 'description')}")
-    argv += ["--", _name(key, "variable key"), variable_value_text(value)]
-    return AirflowCommand(tuple(argv), secret_indexes=frozenset({len(argv) - 1}))
+    key = _name(key, "variable key")
+    argv += ["--", key, variable_value_text(value)]
+    return AirflowCommand(
+        tuple(argv), secret_indexes=frozenset({len(argv) - 1}), expect=f"Variable {key} created"
+    )
 
 
 def variables_get(key: str, *, airflow_version: str) -> AirflowCommand:
     """``variables get KEY`` (its stdout is the value: treat the result as secret)."""
     parse_airflow_version(airflow_version)
-    return AirflowCommand(("variables", "get", "--", _name(key, "variable key")))
+    return AirflowCommand(("variables", "get", "--", _name(key, "variable key")), mutating=False)
 
 
 def variables_delete(key: str, *, airflow_version: str) -> AirflowCommand:
     """``variables delete KEY``."""
     parse_airflow_version(airflow_version)
-    return AirflowCommand(("variables", "delete", "--", _name(key, "variable key")))
+    key = _name(key, "variable key")
+    return AirflowCommand(("variables", "delete", "--", key), expect=f"Variable {key} deleted")
 
 
 def variables_list(*, airflow_version: str, output: str = "json") -> AirflowCommand:
     """``variables list`` (keys only)."""
     parse_airflow_version(airflow_version)
-    return AirflowCommand(("variables", "list", f"--output={_name(output, 'output')}"))
+    return AirflowCommand(
+        ("variables", "list", f"--output={_name(output, 'output')}"),
+        mutating=False,
+        expect="json" if output == "json" else "",
+    )
 
 
 def connections_add(
@@ -503,7 +609,7 @@ def db_clean(
     if skip_archive:
         argv.append("--skip-archive")
     argv.append("--yes")
-    return AirflowCommand(tuple(argv))
+    return AirflowCommand(tuple(argv), mutating=not dry_run)
 
 
 def tasks_states_for_dag_run(
@@ -525,8 +631,98 @@ def tasks_states_for_dag_run(
             "--",
             _name(dag_id, "DAG id"),
             _name(run_id, "run id"),
-        )
+        ),
+        mutating=False,
+        expect="json" if output == "json" else "",
     )
+
+
+# --- reading the answer -------------------------------------------------------------------
+
+# stderr lines a successful command may print: log records at any level (MWAA's older
+# `[ts] {{file:line}} LEVEL - msg`, Airflow 2's `[ts] {file:line} LEVEL - msg`, Airflow 3's
+# `ts [level   ] msg`, plain `LEVEL - msg`), Python warnings and the source line under them, rich's
+# `Error: Failed to load all files` that `dags list` prints while exiting 0, and blank lines.
+# ERROR records count as harmless: successful commands print them too (a broken plugin, a
+# failed action log), and a command that failed leaves a traceback or a message of its own.
+_HARMLESS_STDERR = re.compile(
+    r"^\s*$"
+    r"|^\[[^\]]+\]\s+\{\{?[^}]+\}\}?\s+[A-Z]+\b"
+    r"|^\d{4}-\d\d-\d\d[ T][\d:,.]+\S*\s+(\[[^\]]+\]\s+)?(\{\{?[^ ]*\}\}?\s*)?[A-Za-z]*"
+    r"(DEBUG|INFO|WARNING|ERROR|CRITICAL|debug|info|warning|error|critical)\b"
+    r"|^(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+-\s"
+    r"|^\S+:\d+:? \w*Warning\b"
+    r"|^Error: Failed to load all files\b"
+    r"|^\s+\S.*$"  # indented continuation (the source line under a warning)
+)
+
+
+def stderr_looks_failed(stderr: str) -> bool:
+    """A heuristic, used only where a command prints nothing known on success: a traceback, or a
+    stderr line that is no log record, warning or known harmless message, means it failed."""
+    if "Traceback (most recent call last)" in stderr:
+        return True
+    return any(not _HARMLESS_STDERR.match(line) for line in stderr.splitlines())
+
+
+def has_json_document(stdout: str) -> bool:
+    """Whether stdout holds a JSON document (``--output=json``) after any log lines."""
+    decoder = json.JSONDecoder()
+    text = stdout.strip()
+    if text.startswith("No data found") or re.search(r"^No data found", text, re.MULTILINE):
+        return True  # what `--output=json` prints for an empty result
+    for match in re.finditer(r"^\s*[\[{]", text, re.MULTILINE):
+        try:
+            decoder.raw_decode(text, match.end() - 1)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def output_failed(command: AirflowCommand, stdout: str, stderr: str) -> bool:
+    """Whether the command failed, judged from what it prints on success.
+
+    MWAA answers HTTP 200 with no exit code, whatever happened. A command whose success output
+    is known (:attr:`AirflowCommand.expect`) succeeded exactly when stdout holds it, whatever
+    stderr says (noise, an unrelated broken DAG). Only commands with nothing known fall back to
+    :func:`stderr_looks_failed`.
+    """
+    if command.expect == "json":
+        return not has_json_document(stdout)
+    if command.expect:
+        return command.expect not in stdout
+    return stderr_looks_failed(stderr)
+
+
+def _check_raw(argv: Sequence[str]) -> None:
+    """What the remote parser would silently get wrong: a second ``--`` (Airflow's argparse
+    drops it, so ``variables set -- k --`` would store ``[]``), and ``-h``/``--help`` (it would
+    print the usage, exit 0 and do nothing)."""
+    separator = False
+    for arg in argv:
+        if arg == "--":
+            if separator:
+                raise InvalidCommandArgumentError(
+                    "an argument cannot be exactly '--' after the '--' separator: Airflow's CLI parser drops it"
+                )
+            separator = True
+        elif not separator and arg in ("-h", "--help"):
+            raise InvalidCommandArgumentError(
+                f"{arg} would only print the usage of 'airflow {command_name(argv)}' and run nothing; "
+                "see `airflow ... --help` in the Airflow docs instead"
+            )
+
+
+def _json_output(argv: Sequence[str]) -> bool:
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        if arg in ("--output=json", "-ojson") or (
+            arg in ("--output", "-o") and argv[index + 1 : index + 2] == ["json"]
+        ):
+            return True
+    return False
 
 
 def raw(command: str | Sequence[str]) -> AirflowCommand:
@@ -540,9 +736,13 @@ def raw(command: str | Sequence[str]) -> AirflowCommand:
         except ValueError as err:
             raise InvalidCommandArgumentError(f"cannot split the command line: {err}") from None
     else:
-        argv = [_text(arg, "argument") for arg in command]
+        # `--` itself is the separator (a second one is refused by _check_raw)
+        argv = [arg if arg == "--" else _text(arg, "argument") for arg in command]
     if argv and argv[0] == "airflow":
         argv = argv[1:]
     if not argv:
         raise InvalidCommandArgumentError("empty Airflow command")
-    return AirflowCommand(tuple(argv))
+    _check_raw(argv)
+    name = command_name(argv)
+    read_only = name in READ_ONLY_COMMANDS or (name == "db clean" and "--dry-run" in argv)
+    return AirflowCommand(tuple(argv), mutating=not read_only, expect="json" if _json_output(argv) else "")

@@ -8,12 +8,18 @@ Two transports behind one interface:
 - ``cli``: the CLI endpoint (:class:`~airflow_mwaa_extras.mwaa.client.MwaaEnvironmentClient`)
   with the command builders of :mod:`~airflow_mwaa_extras.mwaa.commands`.
 
-``transport="auto"`` (the default) uses InvokeRestApi when the installed botocore has it, and
-switches to the CLI endpoint for good, with one log line, when IAM denies it. A REST path longer
+``transport="auto"`` (the default) uses InvokeRestApi when the installed botocore has it (the
+choice is logged once), else the CLI endpoint. When IAM denies InvokeRestApi, that call goes
+over the CLI endpoint with a warning naming the missing grant, and the next call tries
+InvokeRestApi again (a denial is never turned into a silent switch for good). A REST path longer
 than MWAA's 64 characters (a long DAG id) is sent over the CLI endpoint for that call only.
 
-Retry safety: :meth:`RemoteDagRuns.trigger` first looks the run id up and returns the existing
-run, so a retried task never creates a second run; :func:`deterministic_run_id` derives a run
+Retry safety, the one trigger path of the operator, ``mwaa-extras trigger`` and the Lambda
+handler: :meth:`RemoteDagRuns.trigger` looks the run id up first and returns an existing run;
+when the trigger's answer is lost (500/502/504, broken connection, timeout) or Airflow says the
+run exists (409, ``DagRunAlreadyExists``), a lookup decides: the run with that id is the same
+run. A run id is only ever reused for one run (Airflow refuses a second), so resending a trigger
+that a lookup did not find cannot create a duplicate. :func:`deterministic_run_id` derives a run
 id from what identifies the triggering task try-independently. No Airflow import.
 """
 
@@ -23,7 +29,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -31,7 +37,14 @@ from urllib.parse import quote
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
-from airflow_mwaa_extras.mwaa.errors import MwaaCliError, MwaaError, MwaaProtocolError
+from airflow_mwaa_extras.mwaa.errors import (
+    MwaaCliError,
+    MwaaCommandMayHaveRunError,
+    MwaaError,
+    MwaaProtocolError,
+    MwaaThrottledError,
+    MwaaUnreachableError,
+)
 from airflow_mwaa_extras.mwaa.rest_api import (
     MwaaRestApiClient,
     RestApiAccessDeniedError,
@@ -65,6 +78,14 @@ class RemoteDagPausedError(RemoteDagRunError):
 
 class RemoteDagRunNotFoundError(RemoteDagRunError):
     """No run with that id exists for the remote DAG."""
+
+
+class RemoteDagRunExistsError(RemoteDagRunError):
+    """Airflow refused the trigger: a run with that id (or logical date) exists already."""
+
+
+# What Airflow prints when the run exists (the CLI's DagRunAlreadyExists, or the unique index).
+_EXISTS_MARKERS = ("DagRunAlreadyExists", "already exists", "UniqueViolation", "IntegrityError")
 
 
 class RemoteDagRunFailedError(RemoteDagRunError):
@@ -200,8 +221,14 @@ class CliTransport:
         return self.client.environment_name
 
     def check_dag(self, dag_id: str) -> bool:
-        """Whether the DAG is paused; raises when it does not exist."""
-        cmd = commands.raw(["dags", "list", "--output=json"])
+        """Whether the DAG is paused; raises when it does not exist.
+
+        MWAA's CLI endpoint has no command that reads one DAG's ``is_paused`` from the metadata
+        DB (``dags details`` is not on its list): ``dags list`` does so on Airflow 3, and parses
+        every DAG file on Airflow 2. Its JSON decides, so an unrelated broken DAG file does not
+        fail it (see :func:`commands.dags_list`).
+        """
+        cmd = commands.dags_list(airflow_version=self.client.airflow_version)
         dags = _json_from_cli(self.client.run(cmd).stdout, "dags list")
         for dag in dags if isinstance(dags, list) else []:
             if isinstance(dag, dict) and dag.get("dag_id") == dag_id:
@@ -241,7 +268,14 @@ class CliTransport:
             run_id=run_id,
             logical_date=logical_date,
         )
-        self.client.run(cmd)
+        try:
+            self.client.run(cmd)
+        except MwaaCliError as err:
+            if any(marker in err.stderr for marker in _EXISTS_MARKERS):
+                raise RemoteDagRunExistsError(
+                    f"run {run_id} of {dag_id} exists in {self.environment}"
+                ) from None
+            raise
         # Each CLI command costs seconds: the run is described from what was sent instead of
         # listing runs again (a failed trigger raised above).
         return RemoteDagRun(
@@ -317,11 +351,7 @@ class RestApiTransport:
         except RestApiNotFoundError:
             raise RemoteDagNotFoundError(f"DAG {dag_id!r} does not exist in {self.environment}") from None
         except RestApiConflictError:
-            # Created meanwhile (a concurrent try): the run id is ours, so it is the same run.
-            existing = self.get_run(dag_id, run_id)
-            if existing is None:
-                raise
-            return existing
+            raise RemoteDagRunExistsError(f"run {run_id} of {dag_id} exists in {self.environment}") from None
         return self._run(dag_id, result.body, created=True)
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
@@ -396,14 +426,16 @@ class RemoteDagRuns:
 
     @property
     def transport(self) -> str:
-        """The transport in use now: ``rest_api`` or ``cli``."""
+        """The transport in use now: ``rest_api`` or ``cli`` (the choice is logged once)."""
         if self._use_rest is None:
             self._use_rest = supports_invoke_rest_api(self.rest_client.mwaa_client)
-            if not self._use_rest:
-                self.log.info(
-                    "botocore has no InvokeRestApi: remote DAG runs in %s go through the CLI endpoint",
-                    self.environment_name,
-                )
+            why = "botocore has InvokeRestApi" if self._use_rest else "botocore has no InvokeRestApi"
+            self.log.info(
+                "remote DAG runs in %s go through %s (transport=auto: %s)",
+                self.environment_name,
+                "InvokeRestApi" if self._use_rest else "the CLI endpoint",
+                why,
+            )
         return "rest_api" if self._use_rest else "cli"
 
     def _rest_transport(self) -> RestApiTransport:
@@ -421,15 +453,16 @@ class RemoteDagRuns:
             result = operation(self._rest_transport())
             self.calls.append("rest_api")
             return result
-        except (RestApiAccessDeniedError, RestApiUnavailableError) as err:
+        except RestApiAccessDeniedError as err:
+            if not auto:
+                raise
+            # This call only: IAM may grant the role later, and a denial must not hide for good.
+            self.log.warning("%s; this call goes over the CLI endpoint", err)
+        except RestApiUnavailableError as err:
             if not auto:
                 raise
             self._use_rest = False
-            self.log.warning(
-                "InvokeRestApi is not usable for %s (%s); using the CLI endpoint from now on",
-                self.environment_name,
-                err,
-            )
+            self.log.warning("%s; using the CLI endpoint for %s", err, self.environment_name)
         except RestApiPathError as err:
             if not auto:
                 raise
@@ -469,6 +502,8 @@ class RemoteDagRuns:
         """
         if not dag_id or not run_id:
             raise UsageError("a remote DAG id and run id are needed")
+        commands.check_name(dag_id, "DAG id")  # before any call
+        commands.check_name(run_id, "run id")
         conf_dict = json.loads(commands.conf_json(conf if conf is not None else {}))
         existing = self.find_run(dag_id, run_id)
         if existing is not None:
@@ -480,14 +515,47 @@ class RemoteDagRuns:
                 existing.state,
             )
             return existing
-        paused = self._call(lambda t: t.check_dag(dag_id))
-        if paused and not allow_paused:
+        if not allow_paused and self._paused(dag_id):
             raise RemoteDagPausedError(
                 f"DAG {dag_id!r} is paused in {self.environment_name}: a run would never start "
                 "(unpause it, or pass allow_paused=True)"
             )
         when = _iso(logical_date) or utc_now_iso()
-        return self._call(lambda t: t.trigger(dag_id, run_id, conf_dict, when))
+        lost: MwaaCommandMayHaveRunError | None = None
+        for _ in range(3):
+            try:
+                return self._call(lambda t: t.trigger(dag_id, run_id, conf_dict, when))
+            except (MwaaCommandMayHaveRunError, RemoteDagRunExistsError) as err:
+                # A lookup decides: a run with our run id is the run we asked for.
+                run = self.find_run(dag_id, run_id)
+                if run is not None:
+                    self.log.info(
+                        "run %s of %s exists in %s after %s", run_id, dag_id, self.environment_name, err
+                    )
+                    return replace(run, created=True)
+                if isinstance(err, RemoteDagRunExistsError):
+                    raise RemoteDagRunError(
+                        f"{err}, but no run {run_id!r} was found: another run has logical date {when}"
+                    ) from None
+                lost = err
+                # Not there (yet): resending with the same run id cannot make a second run.
+                self.log.warning("%s; no run %s found: triggering again with the same run id", err, run_id)
+        assert lost is not None
+        raise lost
+
+    def _paused(self, dag_id: str) -> bool:
+        """Whether the DAG is paused; when the check itself cannot finish (a 504 on a big
+        Airflow 2 environment, where ``dags list`` parses every file), say so and go on."""
+        try:
+            return self._call(lambda t: t.check_dag(dag_id))
+        except (MwaaUnreachableError, MwaaThrottledError) as err:
+            self.log.warning(
+                "could not check whether %s is paused in %s (%s); triggering anyway",
+                dag_id,
+                self.environment_name,
+                err,
+            )
+            return False
 
     def state(self, dag_id: str, run_id: str) -> str:
         """The run's state."""

@@ -44,6 +44,26 @@ class MwaaUnreachableError(MwaaError):
     """The environment's web server could not be reached (network, DNS, timeouts, 5xx after retries)."""
 
 
+class MwaaCommandMayHaveRunError(MwaaError):
+    """A command that changes something got no clear answer after it may have reached Airflow
+    (HTTP 500/502/504, a broken connection, a timeout). It is never resent blindly: check the
+    environment before running it again.
+
+    :param command: the command (secret values shown as ``***``)
+    :param environment: the MWAA environment name
+    :param why: what happened to the request
+    """
+
+    def __init__(self, command: str, environment: str, why: str) -> None:
+        self.command = command
+        self.environment = environment
+        self.why = why
+        super().__init__(
+            f"airflow {command_head(command)} may have run in {environment} ({why}); "
+            "check before running it again"
+        )
+
+
 class MwaaProtocolError(MwaaError):
     """The web server answered with something that is not the documented JSON with base64 fields."""
 

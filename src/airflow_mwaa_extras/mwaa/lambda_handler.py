@@ -9,25 +9,32 @@ event key             environment variable        meaning
 ``environment``       ``MWAA_ENVIRONMENT``        the MWAA environment name (required)
 ``dag_id``            ``MWAA_DAG_ID``             the DAG to trigger (required)
 ``conf``              ``MWAA_CONF``               the run's conf, an object (JSON text in the variable)
-``run_id``            (none)                      the run id (default ``manual__<now in UTC>``)
+``run_id``            (none)                      the run id (default ``lambda__<aws_request_id>``,
+                                                  the same in Lambda's retries of one event)
 (none)                ``MWAA_AIRFLOW_VERSION``    skip GetEnvironment (the role then needs only
                                                   ``airflow:CreateCliToken``)
-(none)                ``MWAA_TIMEOUT``            seconds to wait for the command (60; keep it
-                                                  below the function's own timeout)
+(none)                ``MWAA_TIMEOUT``            seconds to wait for one command (60); never
+                                                  past the function's remaining time minus 1 s
+(none)                ``MWAA_TRANSPORT``          ``auto`` (default), ``rest_api`` or ``cli``
+(none)                ``MWAA_CHECK_PAUSED=true``  refuse a paused DAG (costs one more command)
 (none)                ``MWAA_PASS_EVENT=true``    without ``conf`` in the event, send the whole
                                                   event as ``{"event": ...}``
 ====================  ==========================  ===========================================
 
-It returns ``{"ok": true, "environment", "dag_id", "run_id", "airflow_version"}``. A permanent
-failure (bad input, unknown environment, missing permission, the command failed) returns
-``{"ok": false, "error": <exception name>, "message": <one line>}``; a transient one (web server
-unreachable or busy) raises, so Lambda's own retry for asynchronous invocations applies.
+It returns ``{"ok": true, "environment", "dag_id", "run_id", "airflow_version", "created"}``. A
+permanent failure (bad input, unknown environment, missing permission, the command failed)
+returns ``{"ok": false, "error": <exception name>, "message": <one line>}``; a transient one (web
+server unreachable or busy, or a trigger whose answer was lost) raises, so Lambda's own retry for
+asynchronous invocations applies. That retry is safe: it carries the same ``aws_request_id``, so
+the same run id, and the trigger (:meth:`~airflow_mwaa_extras.mwaa.dag_runs.RemoteDagRuns.trigger`,
+the operator's and ``mwaa-extras trigger``'s too) looks the run up before triggering.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -35,10 +42,17 @@ from typing import Any
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
-from airflow_mwaa_extras.mwaa.errors import MwaaThrottledError, MwaaUnreachableError
+from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
+from airflow_mwaa_extras.mwaa.errors import (
+    MwaaCommandMayHaveRunError,
+    MwaaThrottledError,
+    MwaaUnreachableError,
+)
 
 # Warm invocations reuse the client, and with it the CLI token while it is fresh.
 _CLIENTS: dict[str, MwaaEnvironmentClient] = {}
+#: seconds kept back from the function's remaining time, to return (or raise) before Lambda kills it
+TIME_MARGIN_SECONDS = 1.0
 
 
 def _setting(event: Mapping[str, Any], key: str, variable: str) -> Any:
@@ -65,10 +79,31 @@ def _conf(event: Mapping[str, Any]) -> Any:
     return None
 
 
-def trigger_from_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
+def _run_id(event: Mapping[str, Any], context: Any) -> str:
+    if event.get("run_id"):
+        return str(event["run_id"])
+    request_id = getattr(context, "aws_request_id", None)
+    if request_id:
+        return f"lambda__{request_id}"  # the same in every retry of one event
+    return f"manual__{datetime.now(UTC).isoformat()}"
+
+
+def _deadline(context: Any) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    left = float(remaining()) / 1000.0 - TIME_MARGIN_SECONDS
+    if left <= 0:
+        raise MwaaUnreachableError("the function has no time left to trigger the DAG")
+    return time.monotonic() + left
+
+
+def trigger_from_event(event: Mapping[str, Any] | None, context: Any = None) -> dict[str, Any]:
     """Trigger the DAG the event (or the environment) names; return the run's identity.
 
     :param event: the Lambda event (a mapping; anything else counts as empty)
+    :param context: the Lambda context: its ``aws_request_id`` is the default run id, its
+        remaining time caps every command's timeout
     :raises MwaaExtrasError: for every failure, with a one-line message
     """
     event = event if isinstance(event, Mapping) else {}
@@ -86,19 +121,25 @@ def trigger_from_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
             timeout=_timeout(),
         )
     conf = _conf(event)
-    if conf is not None:
-        commands.conf_json(conf)  # a bad conf fails before any call
-    run_id = event.get("run_id") or f"manual__{datetime.now(UTC).isoformat()}"
-    cmd = commands.dags_trigger(
-        str(dag_id), airflow_version=client.airflow_version, conf=conf, run_id=str(run_id)
-    )
-    client.run(cmd)
+    conf_dict = json.loads(commands.conf_json(conf)) if conf is not None else None  # before any call
+    client.deadline = _deadline(context)
+    try:
+        remote = RemoteDagRuns(
+            environment, transport=os.environ.get("MWAA_TRANSPORT") or "auto", cli_client=client
+        )
+        check_paused = os.environ.get("MWAA_CHECK_PAUSED", "").lower() in ("1", "true", "yes")
+        run = remote.trigger(
+            str(dag_id), run_id=_run_id(event, context), conf=conf_dict, allow_paused=not check_paused
+        )
+    finally:
+        client.deadline = None
     return {
         "ok": True,
         "environment": environment,
         "dag_id": dag_id,
-        "run_id": run_id,
+        "run_id": run.run_id,
         "airflow_version": client.airflow_version,
+        "created": run.created,
     }
 
 
@@ -106,12 +147,12 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The Lambda entry point: a JSON-serializable dict, never bytes.
 
     :param event: the invocation event
-    :param context: the Lambda context (unused)
+    :param context: the Lambda context (``aws_request_id``, ``get_remaining_time_in_millis``)
     """
     try:
-        return trigger_from_event(event)
-    except (MwaaUnreachableError, MwaaThrottledError):
-        raise  # transient: let Lambda retry the invocation
+        return trigger_from_event(event, context)
+    except (MwaaUnreachableError, MwaaThrottledError, MwaaCommandMayHaveRunError):
+        raise  # transient: Lambda's retry (same aws_request_id, same run id) finds or makes the run
     except MwaaExtrasError as err:
         result = {"ok": False, "error": type(err).__name__, "message": str(err)}
         print(json.dumps(result))  # CloudWatch Logs; messages never hold variable values or passwords

@@ -7,12 +7,16 @@ MWAA's limits, enforced or handled here:
 
 - the path is at most 64 characters (checked before any call);
 - MWAA waits 10 seconds for the web server and returns at most 6 MB: list calls should page;
-- about 10 requests a second per account: ``ThrottlingException`` is retried with bounded
-  exponential backoff and jitter, and this client spaces its own calls by ``min_interval``;
+- about 10 requests a second per environment: ``ThrottlingException`` is retried with bounded
+  exponential backoff and jitter, and this client spaces its own calls by ``min_interval``.
+  This loop is the only retry layer: botocore's retries are off (``total_max_attempts=1``), so
+  a POST is never resent underneath after it may have run; a POST whose answer was lost (read
+  timeout, 5xx) raises :class:`~airflow_mwaa_extras.mwaa.errors.MwaaCommandMayHaveRunError`;
 - the operation exists only in newer botocore (MWAA 2.10.3 ships botocore 1.35.36 without it):
   :func:`supports_invoke_rest_api` tells, :class:`RestApiUnavailableError` says so;
-- ``AccessDeniedException`` (the role lacks ``airflow:InvokeRestApi``) raises
-  :class:`RestApiAccessDeniedError`, so callers can fall back to the CLI endpoint.
+- ``AccessDeniedException`` (no ``airflow:InvokeRestApi`` grant on any Airflow role) raises
+  :class:`RestApiAccessDeniedError`, and an Airflow 403 (the granted role, e.g. ``Viewer``, may
+  not do this) raises :class:`RestApiForbiddenError`; both name the IAM grant to add.
 
 A remote Airflow error (4xx/5xx) raises :class:`RestApiError` carrying the remote status and
 body. No Airflow import.
@@ -31,6 +35,7 @@ from typing import Any
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
+    MwaaCommandMayHaveRunError,
     MwaaEnvironmentNotFoundError,
     MwaaError,
     MwaaThrottledError,
@@ -73,6 +78,16 @@ class RestApiNotFoundError(RestApiError):
 
 class RestApiConflictError(RestApiError):
     """The remote REST API answered 409 (e.g. a DAG run with that id already exists)."""
+
+
+class RestApiForbiddenError(RestApiError):
+    """The remote Airflow answered 403: the Airflow role IAM maps the caller to may not do this."""
+
+
+def grant_hint(environment: str, region: str | None, role: str = "Op") -> str:
+    """The IAM grant that gives the caller an Airflow role on InvokeRestApi."""
+    arn = f"arn:aws:airflow:{region or 'REGION'}:ACCOUNT_ID:role/{environment}/{role}"
+    return f"grant airflow:InvokeRestApi on {arn} (or use transport='cli' with airflow:CreateCliToken)"
 
 
 class RestApiAccessDeniedError(MwaaAccessDeniedError):
@@ -294,6 +309,7 @@ class MwaaRestApiClient:
             ClientError,
             ConnectTimeoutError,
             EndpointConnectionError,
+            HTTPClientError,
             ReadTimeoutError,
         )
 
@@ -310,8 +326,15 @@ class MwaaRestApiClient:
         except ReadTimeoutError as err:
             if idempotent:
                 return f"no answer in time: {err}"
-            raise MwaaUnreachableError(
-                f"InvokeRestApi {method} {path} on {self.environment_name} got no answer in time; it may have run"
+            raise MwaaCommandMayHaveRunError(
+                f"{method} {path}", self.environment_name, "no answer in time"
+            ) from None
+        except HTTPClientError as err:
+            # The connection broke after the request went out (reset, closed): it may have run.
+            if idempotent:
+                return f"the connection broke: {err}"
+            raise MwaaCommandMayHaveRunError(
+                f"{method} {path}", self.environment_name, "the connection broke"
             ) from None
         except BotoCoreError as err:
             raise MwaaError(
@@ -334,22 +357,46 @@ class MwaaRestApiClient:
                 response.get("RestApiStatusCode") or (400 if code == "RestApiClientException" else 500)
             )
             remote = response.get("RestApiResponse")
-            if code == "RestApiServerException" and idempotent and status in (502, 503, 504):
-                return f"the remote REST API answered HTTP {status}"
-            raise _remote_error(status, remote, method, path, self.environment_name) from None
+            if code == "RestApiServerException" and (status in (502, 503, 504) or not idempotent):
+                if idempotent:
+                    return f"the remote REST API answered HTTP {status}"
+                raise MwaaCommandMayHaveRunError(
+                    f"{method} {path}", self.environment_name, f"remote HTTP {status}"
+                ) from None
+            error = _remote_error(status, remote, method, path, self.environment_name)
+            if isinstance(error, RestApiForbiddenError):
+                region = getattr(getattr(self.mwaa_client, "meta", None), "region_name", None)
+                raise RestApiForbiddenError(
+                    status,
+                    {
+                        "detail": f"{describe_response(remote)}; the caller's Airflow role may not do this: "
+                        f"{grant_hint(self.environment_name, region)}"
+                    },
+                    method,
+                    path,
+                    self.environment_name,
+                ) from None
+            raise error from None
         if code in _THROTTLED_CODES:
             self.stats.throttled += 1
             return f"throttled ({code})"
         if code in _DENIED_CODES:
-            raise RestApiAccessDeniedError(f"{where} was denied: {message}") from None
+            region = getattr(getattr(self.mwaa_client, "meta", None), "region_name", None)
+            raise RestApiAccessDeniedError(
+                f"{where} was denied: {message}; {grant_hint(self.environment_name, region)}"
+            ) from None
         if code == "ResourceNotFoundException":
             raise MwaaEnvironmentNotFoundError(
                 f"no MWAA environment named {self.environment_name!r} (InvokeRestApi: {message})"
             ) from None
         if code == "ValidationException":
             raise RestApiPathError(f"{where} was rejected as invalid: {message}") from None
-        if code == "InternalServerException" and idempotent:
-            return f"MWAA internal error: {message}"
+        if code == "InternalServerException":
+            if idempotent:
+                return f"MWAA internal error: {message}"
+            raise MwaaCommandMayHaveRunError(
+                f"{method} {path}", self.environment_name, f"MWAA internal error: {message}"
+            ) from None
         raise MwaaError(f"{where} failed ({code}): {message}") from None
 
 
@@ -358,4 +405,6 @@ def _remote_error(status: int, body: Any, method: str, path: str, environment: s
         return RestApiNotFoundError(status, body, method, path, environment)
     if status == 409:
         return RestApiConflictError(status, body, method, path, environment)
+    if status == 403:
+        return RestApiForbiddenError(status, body, method, path, environment)
     return RestApiError(status, body, method, path, environment)

@@ -14,9 +14,26 @@ One HTTP server answers, for boto3 pointed at it with ``endpoint_url`` (or
   ``python -m airflow`` per command instead); stdout and stderr come back base64-encoded in JSON;
 - ``GET /aws_mwaa/aws-console-sso?login=true#TOKEN``: a page naming the environment.
 
-It behaves like MWAA where it matters to a client: tokens expire (60 s by default; a parameter so
-tests need not wait), the CLI endpoint runs at most four commands per environment at a time and
-answers 503 beyond that, and an unknown environment is a ``ResourceNotFoundException``.
+It behaves like MWAA where it matters to a client, rough edges included ("strict MWAA", the
+default; ``strict=False`` is an opt-in for the few tests that need a quiet stand-in):
+
+- tokens expire (60 s by default; a parameter so tests need not wait);
+- the CLI endpoint runs at most four commands per environment at a time and answers 503 beyond
+  that; a command still running after ``proxy_timeout`` seconds gets 504 while it keeps running;
+- a command MWAA does not list for the version gets HTTP 500 (the stand-in's own table,
+  :mod:`~airflow_mwaa_extras.testing.standin_commands`, never the client's);
+- strict: stderr carries what real MWAA environments print around a command: log records in the
+  older ``{{file:line}}`` format, and an ERROR record from a command that succeeded;
+- faults on purpose, per environment and command (:mod:`~airflow_mwaa_extras.testing.standin_faults`;
+  ``"InvokeRestApi POST"`` names InvokeRestApi calls);
+- the web login page is ``/aws_mwaa/aws-console-sso`` on Airflow 2 and
+  ``/pluginsv2/aws_mwaa/aws-console-sso`` on Airflow 3;
+- InvokeRestApi maps the caller's access key to an Airflow role (``rest_api_roles``, default
+  ``Admin``): no role is ``AccessDeniedException``, a Viewer that writes gets a 403 inside
+  ``RestApiClientException``; about 10 calls a second per environment (``ThrottlingException``
+  beyond), and answers over 6 MB are refused;
+- an unknown environment is a ``ResourceNotFoundException``.
+
 Signatures are not checked, but requests signed with an access key listed in
 ``denied_access_keys`` get ``AccessDeniedException`` (to exercise missing IAM permissions).
 
@@ -31,12 +48,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
 import logging
 import re
 import secrets
 import shlex
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -50,10 +70,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
-from airflow_mwaa_extras.mwaa import commands
-from airflow_mwaa_extras.mwaa.errors import MwaaError
+from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_cli_server import AirflowCliServer, AirflowCliServerError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
+from airflow_mwaa_extras.testing.standin_faults import Fault, FaultPlan
+from airflow_mwaa_extras.testing.standin_rest_roles import RestApiGate
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -75,7 +96,11 @@ class StandinStats:
     cli_expired_token: int = 0
     cli_bad_token: int = 0
     cli_503: int = 0
+    cli_500_unsupported: int = 0
+    cli_504: int = 0
     commands_run: int = 0
+    rest_api_calls: int = 0
+    rest_api_throttled: int = 0
     max_in_flight: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -114,6 +139,11 @@ class MwaaStandin:
         region: str = REGION,
         denied_access_keys: frozenset[str] | set[str] = frozenset(),
         warm_cli: bool = True,
+        strict: bool = True,
+        proxy_timeout: float = 120.0,
+        rest_api_roles: Mapping[str, str | None] | None = None,
+        default_rest_api_role: str | None = "Admin",
+        rest_api_rate: float = 10.0,
     ) -> None:
         if not environments:
             raise MwaaStandinError("the MWAA stand-in needs at least one environment")
@@ -125,6 +155,11 @@ class MwaaStandin:
         self.warm_cli = warm_cli
         self.region = region
         self.denied_access_keys = frozenset(denied_access_keys)
+        self.airflow_version = version
+        self.strict = strict
+        self.proxy_timeout = proxy_timeout
+        self.faults = FaultPlan()
+        self.rest_gate = RestApiGate(dict(rest_api_roles or {}), default_rest_api_role, rest_api_rate)
         self.stats = StandinStats()
         self._stats_lock = threading.Lock()
         self._cli_tokens: dict[str, tuple[str, float]] = {}
@@ -169,6 +204,16 @@ class MwaaStandin:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def inject(self, fault: Fault, *, environment: str | None = None, command: str | None = None) -> None:
+        """Arm ``fault`` for ``command`` (``"dags trigger"``; all when None) in ``environment``."""
+        self.faults.add(fault, environment=environment, command=command)
+
+    @property
+    def login_path(self) -> str:
+        """Where MWAA serves the web login page: under ``/pluginsv2/`` on Airflow 3."""
+        major = int(self.airflow_version.split(".", 1)[0])
+        return "/pluginsv2/aws_mwaa/aws-console-sso" if major >= 3 else "/aws_mwaa/aws-console-sso"
+
     def count(self, **increments: int) -> None:
         with self._stats_lock:
             for name, value in increments.items():
@@ -211,11 +256,13 @@ class MwaaStandin:
     # --- the CLI endpoint ------------------------------------------------------------------
 
     def run_cli(self, env: _Environment, line: str) -> tuple[int, bytes]:
-        try:
-            argv = shlex.split(line)
-            commands.check_supported(argv, env.airflow_version)
-        except MwaaError as err:
-            return 400, json.dumps({"message": str(err)}).encode()
+        """``(HTTP status, body)``; status 0 means: reset the connection without an answer."""
+        command = standin_commands.command_of(line)
+        if not standin_commands.supported(command, env.airflow_version):
+            # MWAA answers 500, not 400, for a command it does not run.
+            self.count(cli_500_unsupported=1)
+            return 500, b"Internal Server Error"
+        argv = shlex.split(line)
         with env.lock:
             if env.in_flight >= self.max_concurrent_commands:
                 self.count(cli_503=1)
@@ -223,17 +270,50 @@ class MwaaStandin:
             env.in_flight += 1
             with self._stats_lock:
                 self.stats.max_in_flight = max(self.stats.max_in_flight, env.in_flight)
-        try:
-            stdout, stderr = self._run_airflow(env, argv)
-        finally:
+        fault = self.faults.take(env.name, command)
+        if fault is not None and fault.before and fault.status:
             with env.lock:
                 env.in_flight -= 1
-        self.count(commands_run=1)
+            return fault.status, b"injected fault before the command ran"
+        outcome = self._run_behind_proxy(env, argv)
+        if outcome is None:
+            self.count(cli_504=1)
+            return 504, b"Gateway Timeout"
+        stdout, stderr = outcome
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.reset:
+                return 0, b""
+            if fault.status:
+                return fault.status, b"injected fault after the command ran"
+        if self.strict:
+            stderr = _noise() + stderr
         body = {
             "stdout": base64.b64encode(stdout).decode("ascii"),
             "stderr": base64.b64encode(stderr).decode("ascii"),
         }
         return 200, json.dumps(body).encode()
+
+    def _run_behind_proxy(self, env: _Environment, argv: list[str]) -> tuple[bytes, bytes] | None:
+        """The command's output, or None when it outlived ``proxy_timeout`` (it keeps running,
+        and keeps its slot, like a command behind MWAA's proxy)."""
+        done = threading.Event()
+        box: list[tuple[bytes, bytes]] = []
+
+        def work() -> None:
+            try:
+                box.append(self._run_airflow(env, argv))
+            finally:
+                with env.lock:
+                    env.in_flight -= 1
+                self.count(commands_run=1)
+                done.set()
+
+        threading.Thread(target=work, name=f"standin-{env.name}", daemon=True).start()
+        if not done.wait(self.proxy_timeout):
+            return None
+        return box[0] if box else (b"", b"the stand-in failed to run the command\n")
 
     def _run_airflow(self, env: _Environment, argv: list[str]) -> tuple[bytes, bytes]:
         """The real ``airflow`` CLI of the environment's home: stdout and stderr."""
@@ -308,7 +388,10 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
             for key, value in headers.items():
                 self.send_header(key.replace("_", "-"), value)
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (e.g. a delay fault)
 
         def _json(self, status: int, payload: Mapping[str, Any]) -> None:
             self._send(status, json.dumps(payload).encode())
@@ -345,7 +428,7 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
             elif match := re.fullmatch(r"/environments/([^/]+)", path):
                 if not self._denied("GetEnvironment") and (env := self._environment(match.group(1))):
                     self._json(200, {"Environment": standin.describe(env)})
-            elif path == "/aws_mwaa/aws-console-sso":
+            elif path == standin.login_path:
                 self._send(200, _LOGIN_PAGE, "text/html; charset=utf-8")
             else:
                 self._api_error(404, "UnknownOperationException", f"no route for GET {path}")
@@ -378,19 +461,49 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
                     )
             elif match := re.fullmatch(r"/restapi/([^/]+)", path):
                 if not self._denied("InvokeRestApi") and (env := self._environment(match.group(1))):
-                    self._invoke_rest_api(env, body)
+                    standin.count(rest_api_calls=1)
+                    key = _AUTH_KEY.search(self.headers.get("Authorization", ""))
+                    request = json.loads(body or b"{}")
+                    refusal = standin.rest_gate.check(env.name, key.group(1) if key else "", request)
+                    if refusal is not None:
+                        if refusal[1].get("__type") == "ThrottlingException":
+                            standin.count(rest_api_throttled=1)
+                        self._json(*refusal)
+                        return
+                    self._invoke_rest_api(env, request)
             else:
                 self._api_error(404, "UnknownOperationException", f"no route for POST {path}")
 
-        def _invoke_rest_api(self, env: _Environment, body: bytes) -> None:
+        def _invoke_rest_api(self, env: _Environment, request: dict[str, Any]) -> None:
             try:  # written alongside, in another module; answer like an older MWAA API without it
                 from airflow_mwaa_extras.testing import standin_rest_api
             except ImportError:
                 self._api_error(404, "UnknownOperationException", "InvokeRestApi is not available")
                 return
-            status, payload = standin_rest_api.handle_invoke_rest_api(
-                env.name, env.home, json.loads(body or b"{}")
-            )
+            # Faults for InvokeRestApi are armed per "InvokeRestApi METHOD" (e.g. "InvokeRestApi POST").
+            fault = standin.faults.take(env.name, f"InvokeRestApi {str(request.get('Method') or '').upper()}")
+            if fault is not None and fault.before and fault.status:
+                self._api_error(
+                    500, "InternalServerException", "injected fault before the call reached Airflow"
+                )
+                return
+            status, payload = standin_rest_api.handle_invoke_rest_api(env.name, env.home, request)
+            if fault is not None:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.reset:
+                    self._reset()
+                    return
+                if fault.status:
+                    status, payload = (
+                        400,
+                        {
+                            "__type": "RestApiServerException",
+                            "message": "injected fault after the call ran",
+                            "RestApiStatusCode": fault.status,
+                            "RestApiResponse": {"title": "injected", "status": fault.status},
+                        },
+                    )
             self._json(status, payload)
 
         def _cli(self, body: bytes) -> None:
@@ -408,9 +521,30 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
                 self._send(400, b"Bad Request: the command is not UTF-8", "text/plain")
                 return
             status, payload = standin.run_cli(standin.environments[name], line)
+            if status == 0:
+                self._reset()
+                return
             self._send(status, payload, "application/json" if status in (200, 400) else "text/plain")
 
+        def _reset(self) -> None:
+            # SO_LINGER 0: close() sends a TCP reset, as a dropped proxy connection does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            self.wfile = io.BytesIO()  # nothing left to flush to
+
     return Handler
+
+
+def _noise() -> bytes:
+    """What MWAA's web server prints around a successful command: the older image's
+    ``{{file:line}}`` log format, and an ERROR record that does not mean the command failed."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+    return (
+        f"[{now}] {{{{settings.py:63}}}} INFO - Configured default timezone UTC\n"
+        f"[{now}] {{{{plugins_manager.py:264}}}} ERROR - Failed to import plugin /usr/local/airflow/plugins/old.py\n"
+        f"[{now}] {{{{logging_mixin.py:190}}}} WARNING - a DAG file wrote this line to stderr\n"
+    ).encode()
 
 
 _LOGIN_PAGE = (
@@ -424,7 +558,9 @@ def start_mwaa_standin(environments: Mapping[str, AirflowHome], **kwargs: Any) -
 
     :param environments: environment name -> the local Airflow home that plays it
     :param kwargs: ``port``, ``token_lifetime`` (60 s), ``max_concurrent_commands`` (4),
-        ``command_timeout``, ``airflow_version``, ``region``, ``denied_access_keys``
+        ``command_timeout``, ``airflow_version``, ``region``, ``denied_access_keys``, ``strict``
+        (True), ``proxy_timeout`` (120 s), ``rest_api_roles`` (access key -> Airflow role or
+        None), ``default_rest_api_role`` ("Admin"), ``rest_api_rate`` (10 calls a second)
     """
     return MwaaStandin(environments, **kwargs)
 
