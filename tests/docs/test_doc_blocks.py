@@ -73,6 +73,8 @@ def _seed(env: dict[str, str], root: Path) -> None:
         ["connections", "import", str(root / "seed-connections.json")],
         ["variables", "import", str(root / "seed-variables.json")],
         ["dags", "reserialize"],
+        # The docs trigger load_sales as a user would: an active DAG (new DAGs start paused).
+        ["dags", "unpause", "load_sales"],
     ]
     proc = subprocess.run(
         [sys.executable, "-c", SEED_COMMANDS, json.dumps(commands)],
