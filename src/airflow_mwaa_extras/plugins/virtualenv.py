@@ -25,8 +25,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from airflow_mwaa_extras.plugins._common import say_once
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AirflowPlugin
+from airflow_mwaa_extras.plugins._common import PluginBase, refuse_unsupported_airflow, say_once
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,10 @@ def patch_module(module: Any) -> str:
     return _unrecognised(f"{TARGET_FUNCTION} builds {probe[:3]!r}")
 
 
-class VirtualenvPlugin(AirflowPlugin):
+refuse_unsupported_airflow(log, "mwaa_extras_virtualenv")
+
+
+class VirtualenvPlugin(PluginBase):
     """Makes PythonVirtualenvOperator independent of the ``virtualenv`` console script (Airflow 2)."""
 
     name = "mwaa_extras_virtualenv"
