@@ -34,20 +34,28 @@ def test_flags_match_the_installed_airflow() -> None:
     assert version_compat.AIRFLOW_SUPPORTED is True
 
 
-# The module each moved name must come from on each major version.
+# The module each moved name must come from on Airflow 3.1+, 3.0 and 2.
 EXPECTED_HOMES = {
-    "BaseOperator": ("airflow.sdk", "airflow.models.baseoperator"),
-    "BaseHook": ("airflow.sdk", "airflow.hooks.base"),
-    "BaseSensorOperator": ("airflow.sdk", "airflow.sensors.base"),
-    "PythonVirtualenvOperator": ("airflow.providers.standard.operators.python", "airflow.operators.python"),
-    "AirflowPlugin": ("airflow.plugins_manager", "airflow.plugins_manager"),
+    "BaseOperator": ("airflow.sdk", "airflow.sdk", "airflow.models.baseoperator"),
+    "BaseHook": ("airflow.sdk", "airflow.hooks.base", "airflow.hooks.base"),
+    "BaseSensorOperator": ("airflow.sdk", "airflow.sdk", "airflow.sensors.base"),
+    "PythonVirtualenvOperator": (
+        "airflow.providers.standard.operators.python",
+        "airflow.providers.standard.operators.python",
+        "airflow.operators.python",
+    ),
+    "AirflowPlugin": ("airflow.plugins_manager", "airflow.plugins_manager", "airflow.plugins_manager"),
+    "CronTriggerTimetable": ("airflow.sdk", "airflow.timetables.trigger", "airflow.timetables.trigger"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_HOMES))
 def test_moved_names_resolve_to_the_version_specific_home(name: str) -> None:
-    v3_home, v2_home = EXPECTED_HOMES[name]
-    home = v3_home if version_compat.AIRFLOW_V_3_0_PLUS else v2_home
+    v31_home, v30_home, v2_home = EXPECTED_HOMES[name]
+    if version_compat.AIRFLOW_V_3_1_PLUS:
+        home = v31_home
+    else:
+        home = v30_home if version_compat.AIRFLOW_V_3_0_PLUS else v2_home
     expected = getattr(importlib.import_module(home), name)
     assert getattr(version_compat, name) is expected
 

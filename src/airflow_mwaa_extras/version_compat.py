@@ -68,7 +68,8 @@ _V3_1: tuple[int, int, int] = (3, 1, 0)
 _ANY: tuple[int, int, int] = (0, 0, 0)
 _MOVED: dict[str, tuple[tuple[tuple[int, int, int], str], ...]] = {
     "BaseOperator": ((_V3, "airflow.sdk"), (_ANY, "airflow.models.baseoperator")),
-    "BaseHook": ((_V3, "airflow.sdk"), (_ANY, "airflow.hooks.base")),
+    # airflow.sdk exports BaseHook from 3.1 on; 3.0 (MWAA 3.0.6) kept it in airflow.hooks.base.
+    "BaseHook": ((_V3_1, "airflow.sdk"), (_ANY, "airflow.hooks.base")),
     "BaseSensorOperator": ((_V3, "airflow.sdk"), (_ANY, "airflow.sensors.base")),
     "Context": ((_V3, "airflow.sdk"), (_ANY, "airflow.utils.context")),
     "DAG": ((_V3, "airflow.sdk"), (_ANY, "airflow.models.dag")),
