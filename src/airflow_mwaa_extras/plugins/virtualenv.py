@@ -9,8 +9,8 @@ MWAA guide's plugin replaced that private function with one hard-coding a Python
 
 This plugin checks the function exists with exactly that signature, asks it for a command, and
 wraps it only when the command starts with the console script; it then runs the same arguments
-through the current interpreter. Airflow 2.10 and 2.11 already build ``sys.executable -m
-virtualenv``, so nothing is patched there; an Airflow it does not recognise is left alone.
+through the current interpreter. Airflow 2.9, 2.10 and 2.11 (every MWAA 2.x version) already
+build ``sys.executable -m virtualenv``, so nothing is patched there; an Airflow it does not recognise is left alone.
 Airflow 3 creates virtualenvs in the standard provider with ``venv`` or ``uv`` and never calls
 the console script: the plugin does nothing there and says so once (at DEBUG, as for "nothing to
 patch": routine lines would end up in ``airflow ... -o json`` output). Each outcome is logged once
