@@ -53,7 +53,8 @@ def put_entries(client: BaseClient, namespace: str, entries: Sequence[dict[str, 
     batches = list(plan_requests(entries, namespace))
     for sent, batch in enumerate(batches):
         try:
-            client.put_metric_data(Namespace=namespace, MetricData=batch)
+            # boto3-stubs (in MWAA's image) types BaseClient without service methods.
+            client.put_metric_data(Namespace=namespace, MetricData=batch)  # type: ignore[attr-defined]
         except ClientError as err:
             error = err.response.get("Error", {})
             raise MetricsPublishError(

@@ -16,7 +16,8 @@ the task process (``before_stopping``) the hook waits at most a few seconds for 
 the task's state is already recorded; the interpreter's exit does the same. Nothing here can
 fail a task: every error is logged and swallowed, and a CloudWatch outage logs one warning.
 
-The hook signatures differ by version (Airflow 2.10 passes ``session``; Airflow 3 does not):
+The hook signatures differ by version (Airflow 2 passes ``session``, Airflow 3 does not; 2.10+
+passes ``error`` to ``on_task_instance_failed``, 2.9 does not):
 pluggy lets an implementation take a subset of the specification's arguments, so the
 functions below take only the arguments both versions pass.
 """
@@ -145,7 +146,9 @@ def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
 
 
 @hookimpl
-def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
+def on_task_instance_failed(previous_state: Any, task_instance: Any) -> None:
+    # No `error`: Airflow 2.9's specification lacks it, and pluggy refuses an implementation that
+    # names an argument the specification does not have (every task would then fail on 2.9).
     record(task_instance, _failed_outcome(task_instance))
 
 
