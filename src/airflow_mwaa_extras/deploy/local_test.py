@@ -170,7 +170,10 @@ def parse_and_test(prepared: Prepared, project: Path, options: LocalOptions, rep
     report.add(dag_findings(result))
     for where, message in sorted(result.get("plugin_import_errors", {}).items()):
         last = [line for line in message.strip().splitlines() if line.strip()][-1:] or ["failed"]
-        report.add([Finding("plugins.import-error", Severity.ERROR, f"plugin failed to load: {last[0].strip()}", _rel(where, prepared.plugins))])
+        message = f"plugin failed to load: {last[0].strip()}"
+        if "No module named" in message:
+            message += " (neither MWAA's image nor requirements.txt installs it)"
+        report.add([Finding("plugins.import-error", Severity.ERROR, message, _rel(where, prepared.plugins))])
     found = {dag["dag_id"] for dag in result.get("dags", [])}
     for dag_id in options.dag_ids:
         if dag_id not in found:

@@ -437,7 +437,8 @@ def resolve(
         raw if not MWAA_CONSTRAINT_PATTERN.search(raw) and not _CONSTRAINT_OPTION.match(raw) else ""
         for raw in text.splitlines()
     ]
-    chosen = resolver or ("uv" if shutil.which("uv") else "pip")
+    uv = _find_uv()
+    chosen = resolver or ("uv" if uv else "pip")
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-resolve-") as tmp:
         req_file = Path(tmp, "requirements.txt")
         req_file.write_text("\n".join(kept) + "\n", encoding="utf-8")
@@ -446,7 +447,6 @@ def resolve(
             constraints_file(airflow_version, "mwaa_essential_constraints.txt"),
         ]
         if chosen == "uv":
-            uv = shutil.which("uv")
             if uv is None:
                 raise UsageError("--resolver uv: uv is not on PATH")
             cmd = [uv, "pip", "compile", "--quiet", "--no-header", "--python-version"]
@@ -487,6 +487,16 @@ def resolve(
             path,
         )
     ]
+
+
+def _find_uv() -> str | None:
+    """uv wherever ``wheels build`` finds it (on PATH, the uv package, a --user install)."""
+    from airflow_mwaa_extras.deploy.wheels import find_uv  # wheels imports this module
+
+    try:
+        return find_uv()
+    except UsageError:
+        return None
 
 
 def _resolver_error(output: str) -> str:
