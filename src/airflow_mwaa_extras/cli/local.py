@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         help="interpreter for the environment (default: this one; MWAA runs 3.11 for 2.x, 3.12 for 3.x)",
     )
     test.add_argument("--format", choices=("text", "json"), default="text")
-    test.set_defaults(func=_test)
+    test.set_defaults(func=_test, extra_positionals="dag_ids")
 
 
 def _test(args: argparse.Namespace) -> int:

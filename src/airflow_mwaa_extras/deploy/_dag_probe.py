@@ -28,9 +28,9 @@ def _plugin_import_errors() -> dict[str, str]:
     try:
         from airflow import plugins_manager
 
-        plugins_manager.ensure_plugins_loaded()
+        plugins_manager.ensure_plugins_loaded()  # type: ignore[no-untyped-call,unused-ignore]
         errors = getattr(plugins_manager, "import_errors", {})
-    except Exception as err:  # noqa: BLE001 - any failure here is a plugin problem to report
+    except Exception as err:
         return {"plugins": f"{type(err).__name__}: {err}"}
     return {str(k): str(v) for k, v in errors.items()}
 
@@ -72,7 +72,7 @@ def main(dags_folder: str) -> int:
     payload_plugins = _plugin_import_errors()
 
     default_queue = conf.get("operators", "default_queue", fallback="default")
-    payload = {"airflow_version": airflow.__version__, "default_queue": default_queue}
+    payload: dict[str, object] = {"airflow_version": airflow.__version__, "default_queue": default_queue}
     payload["plugin_import_errors"] = payload_plugins
     print(json.dumps({**payload, "import_errors": errors, "dags": dags}))
     return 0

@@ -165,8 +165,8 @@ def ensure_env(
     started = time.monotonic()
     with _locked(folder.with_suffix(".lock")):
         if (folder / _READY).is_file():
-            warnings = (folder / "warnings.txt").read_text(encoding="utf-8").splitlines()
-            return LocalEnv(folder, folder / "venv" / "bin" / "python", True, warnings)
+            kept = (folder / "warnings.txt").read_text(encoding="utf-8").splitlines()
+            return LocalEnv(folder, folder / "venv" / "bin" / "python", True, kept)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         venv_python = mwaa_base_environment(airflow_version, folder / "venv", python=python)

@@ -72,7 +72,9 @@ def check_requirements_fatal(text: str, version: str, report: Report) -> bool:
     return True
 
 
-def prepare(project: Path, options: LocalOptions, report: Report, workdir: Path, log: Log = _stderr) -> Prepared | None:
+def prepare(
+    project: Path, options: LocalOptions, report: Report, workdir: Path, log: Log = _stderr
+) -> Prepared | None:
     """Every step up to a runnable Airflow; None (with findings in ``report``) when one fails."""
     if not project.is_dir():
         raise UsageError(f"project folder not found: {project}")
@@ -94,7 +96,11 @@ def prepare(project: Path, options: LocalOptions, report: Report, workdir: Path,
     log(f"local: MWAA {version} environment (base install + requirements.txt) ...")
     try:
         env = local_env.ensure_env(
-            version, req_text, python=options.python, root=options.cache, install_timeout=options.install_timeout
+            version,
+            req_text,
+            python=options.python,
+            root=options.cache,
+            install_timeout=options.install_timeout,
         )
     except local_env.LocalEnvError as err:
         report.add([Finding("local.install-failed", Severity.ERROR, str(err), "requirements.txt")])
@@ -111,7 +117,9 @@ def prepare(project: Path, options: LocalOptions, report: Report, workdir: Path,
     report.ran("configuration")
     extra = local_project.config_env(_load_config(project / CONFIG_FILE, report) or {})
     home = workdir / "airflow-home"
-    airflow_env = base_env(home, f"sqlite:///{home / 'airflow.db'}", (project / "dags").resolve(), plugins or home / "plugins")
+    airflow_env = base_env(
+        home, f"sqlite:///{home / 'airflow.db'}", (project / "dags").resolve(), plugins or home / "plugins"
+    )
     airflow_env["PATH"] = f"{env.bin}:{_host_path()}"
     airflow_env.update(extra)
 
@@ -130,11 +138,18 @@ def _host_path() -> str:
 
 
 def _startup(
-    script: Path, airflow_env: dict[str, str], extra: dict[str, str], workdir: Path, options: LocalOptions, report: Report
+    script: Path,
+    airflow_env: dict[str, str],
+    extra: dict[str, str],
+    workdir: Path,
+    options: LocalOptions,
+    report: Report,
 ) -> bool:
     result = local_project.run_startup_script(script, airflow_env, workdir, timeout=options.startup_timeout)
     if result.timed_out:
-        message = f"did not finish in {options.startup_timeout:.0f} s: MWAA stops startup scripts after 5 minutes"
+        message = (
+            f"did not finish in {options.startup_timeout:.0f} s: MWAA stops startup scripts after 5 minutes"
+        )
         report.add([Finding("startup.timeout", Severity.ERROR, message, "startup.sh")])
         return False
     for name in result.reserved:
@@ -152,7 +167,9 @@ def _startup(
     return not result.reserved
 
 
-def parse_and_test(prepared: Prepared, project: Path, options: LocalOptions, report: Report, log: Log = _stderr) -> None:
+def parse_and_test(
+    prepared: Prepared, project: Path, options: LocalOptions, report: Report, log: Log = _stderr
+) -> None:
     dags = project / "dags"
     if not dags.is_dir():
         report.notes.append("no dags/ folder")
@@ -177,7 +194,9 @@ def parse_and_test(prepared: Prepared, project: Path, options: LocalOptions, rep
     found = {dag["dag_id"] for dag in result.get("dags", [])}
     for dag_id in options.dag_ids:
         if dag_id not in found:
-            report.add([Finding("local.dag-not-found", Severity.ERROR, f"no DAG {dag_id!r} in dags/", "dags")])
+            report.add(
+                [Finding("local.dag-not-found", Severity.ERROR, f"no DAG {dag_id!r} in dags/", "dags")]
+            )
             continue
         report.ran("dags-test")
         log(f"local: airflow dags test {dag_id} ...")
@@ -186,7 +205,7 @@ def parse_and_test(prepared: Prepared, project: Path, options: LocalOptions, rep
 
 def _rel(path: str, plugins: Path | None) -> str:
     if plugins is not None and path.startswith(f"{plugins}/"):
-        return f"plugins/{path[len(str(plugins)) + 1:]}"
+        return f"plugins/{path[len(str(plugins)) + 1 :]}"
     return path
 
 
@@ -214,9 +233,17 @@ def run_dag_test(prepared: Prepared, dag_id: str) -> list[Finding]:
     except local_env.LocalEnvError as err:
         return [Finding("local.metadata-db", Severity.ERROR, str(err))]
     except subprocess.TimeoutExpired:
-        return [Finding("dags.test-failed", Severity.ERROR, f"{dag_id}: dags test took more than {DAG_TEST_TIMEOUT:.0f} s")]
+        return [
+            Finding(
+                "dags.test-failed",
+                Severity.ERROR,
+                f"{dag_id}: dags test took more than {DAG_TEST_TIMEOUT:.0f} s",
+            )
+        ]
     if proc.returncode != 0:
-        return [Finding("dags.test-failed", Severity.ERROR, f"{dag_id}: airflow dags test failed: {_tail(proc)}")]
+        return [
+            Finding("dags.test-failed", Severity.ERROR, f"{dag_id}: airflow dags test failed: {_tail(proc)}")
+        ]
     return [Finding("dags.test-passed", Severity.INFO, f"{dag_id}: airflow dags test succeeded")]
 
 
