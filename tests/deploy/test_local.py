@@ -171,3 +171,66 @@ def test_startup_script_time_limit(tmp_path: Path) -> None:
 def test_configuration_options_become_airflow_variables() -> None:
     env = local_project.config_env({"core.lazy_load_plugins": "False", "celery.worker_autoscale": "5,5"})
     assert env == {"AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False", "AIRFLOW__CELERY__WORKER_AUTOSCALE": "5,5"}
+
+
+# -- local up -----------------------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(tmp_path: Path, local_cache: Path) -> None:
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    project = _project(tmp_path, SAMPLE)
+    env = {**os.environ, "MWAA_EXTRAS_LOCAL_CACHE": str(local_cache)}
+    cmd = [CLI, "local", "up", str(project), "--airflow-version", VERSION, "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Airflow is up: "):
+                break
+        url = lines[-1].split()[3]
+        assert url == f"http://127.0.0.1:{port}/", "".join(lines)
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+        children = _descendants(proc.pid)
+        assert len(children) >= 2
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=90) == 0
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -34,16 +34,53 @@ def register(subparsers: Any) -> None:
     test.add_argument("--format", choices=("text", "json"), default="text")
     test.set_defaults(func=_test, extra_positionals="dag_ids")
 
+    up = sub.add_parser(
+        "up",
+        help="the same environment plus a scheduler and the web UI on 127.0.0.1",
+        description="Prepare the project as 'local test' does, then run Airflow's scheduler (and DAG "
+        "processor on Airflow 3) and web server / API server on 127.0.0.1 with a throw-away SQLite "
+        "metadata DB. Prints the URL; Ctrl-C stops everything.",
+    )
+    up.add_argument("project", type=Path, metavar="PROJECT")
+    up.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")
+    up.add_argument("--port", type=int, default=8080, help="web server port on 127.0.0.1 (default 8080)")
+    up.add_argument("--python", default=sys.executable, help="interpreter for the environment")
+    up.set_defaults(func=_up)
 
-def _test(args: argparse.Namespace) -> int:
-    from airflow_mwaa_extras.deploy.local_test import LocalOptions, run_local_test
+
+def _options(args: argparse.Namespace, dag_ids: tuple[str, ...] = ()) -> Any:
+    from airflow_mwaa_extras.deploy.local_test import LocalOptions
     from airflow_mwaa_extras.deploy.requirements import default_airflow_version
 
-    options = LocalOptions(
-        airflow_version=default_airflow_version(args.airflow_version),
-        dag_ids=tuple(args.dag_ids),
-        python=args.python,
+    return LocalOptions(
+        airflow_version=default_airflow_version(args.airflow_version), dag_ids=dag_ids, python=args.python
     )
-    report = run_local_test(args.project, options)
+
+
+def _up(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from airflow_mwaa_extras.deploy import local_up
+    from airflow_mwaa_extras.deploy.local_test import parse_and_test, prepare
+    from airflow_mwaa_extras.deploy.report import Report
+
+    if not 0 < args.port < 65535:
+        raise SystemExit(f"mwaa-extras: error: --port {args.port} is not a TCP port")
+    report = Report()
+    options = _options(args)
+    with tempfile.TemporaryDirectory(prefix="mwaa-extras-local-up-") as tmp:
+        prepared = prepare(args.project, options, report, Path(tmp))
+        if prepared is not None and not report.has_errors:
+            parse_and_test(prepared, args.project, options, report)
+        print(report.to_text(), flush=True)
+        if prepared is None or report.has_errors:
+            return 1
+        return local_up.serve(prepared, args.port)
+
+
+def _test(args: argparse.Namespace) -> int:
+    from airflow_mwaa_extras.deploy.local_test import run_local_test
+
+    report = run_local_test(args.project, _options(args, tuple(args.dag_ids)))
     print(report.render(args.format))
     return report.exit_code
