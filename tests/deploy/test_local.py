@@ -234,3 +234,14 @@ def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(tmp_path: Path, l
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_requirement_without_a_wheel_for_mwaas_platform_is_named(tmp_path: Path) -> None:
+    from airflow_mwaa_extras.deploy import local_env
+
+    text = f'--constraint "{requirements.expected_constraint_url(VERSION)}"\ndocopt==0.6.2\n'  # sdist only
+    warnings = local_env.no_wheel_warnings(text, VERSION, tmp_path)
+    assert len(warnings) == 1
+    assert "no wheel for MWAA's platform" in warnings[0]
+    assert "docopt" in warnings[0]
+    assert local_env.no_wheel_warnings(text.replace("docopt==0.6.2", "xmltodict"), VERSION, tmp_path) == []
