@@ -121,6 +121,7 @@ def prepare(
         home, f"sqlite:///{home / 'airflow.db'}", (project / "dags").resolve(), plugins or home / "plugins"
     )
     airflow_env["PATH"] = f"{env.bin}:{_host_path()}"
+    airflow_env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the user's dags/
     airflow_env.update(extra)
 
     startup = project / "startup.sh"
