@@ -202,7 +202,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(tmp_path: Path, local_cache: Path) -> None:
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(
+    tmp_path: Path, local_cache: Path, db: str
+) -> None:
     import signal
     import socket
     import urllib.request
@@ -213,6 +216,11 @@ def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(tmp_path: Path, l
     project = _project(tmp_path, SAMPLE)
     env = {**os.environ, "MWAA_EXTRAS_LOCAL_CACHE": str(local_cache)}
     cmd = [CLI, "local", "up", str(project), "--airflow-version", VERSION, "--port", str(port)]
+    dsn = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN")
+    if db == "postgres":
+        if not dsn:
+            pytest.skip("MWAA_EXTRAS_TEST_PG_DSN is not set")
+        cmd += ["--pg-dsn", dsn]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert proc.stdout is not None
@@ -230,6 +238,9 @@ def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(tmp_path: Path, l
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=90) == 0
         assert not [pid for pid in children if _alive(pid)]
+        if db == "postgres":
+            (database,) = [line.split()[4] for line in lines if line.startswith("metadata DB: PostgreSQL")]
+            assert database not in _local_databases(dsn or ""), "the metadata DB must be dropped on exit"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -245,3 +256,15 @@ def test_a_requirement_without_a_wheel_for_mwaas_platform_is_named(tmp_path: Pat
     assert "no wheel for MWAA's platform" in warnings[0]
     assert "docopt" in warnings[0]
     assert local_env.no_wheel_warnings(text.replace("docopt==0.6.2", "xmltodict"), VERSION, tmp_path) == []
+
+
+def _local_databases(dsn: str) -> list[str]:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mwaa_extras_local_%%'")
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()

@@ -45,6 +45,12 @@ def register(subparsers: Any) -> None:
     up.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")
     up.add_argument("--port", type=int, default=8080, help="web server port on 127.0.0.1 (default 8080)")
     up.add_argument("--python", default=sys.executable, help="interpreter for the environment")
+    up.add_argument(
+        "--pg-dsn",
+        metavar="DSN",
+        help="postgresql://user@host:port/db: put the metadata DB in a new database on this server "
+        "(dropped on exit) instead of SQLite; LocalExecutor on Airflow 2",
+    )
     up.set_defaults(func=_up)
 
 
@@ -75,7 +81,7 @@ def _up(args: argparse.Namespace) -> int:
         print(report.to_text(), flush=True)
         if prepared is None or report.has_errors:
             return 1
-        return local_up.serve(prepared, args.port)
+        return local_up.serve(prepared, args.port, args.pg_dsn)
 
 
 def _test(args: argparse.Namespace) -> int:
