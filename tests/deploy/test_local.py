@@ -268,3 +268,19 @@ def _local_databases(dsn: str) -> list[str]:
             return [row[0] for row in cur.fetchall()]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["local", "up", str(SAMPLE), "--port", "0"], "--port 0 is not a TCP port"),
+        (["local", "up", str(SAMPLE), "--pg-dsn", "mysql://u@h/db"], "--pg-dsn must be a postgresql:// URL"),
+        (["local", "test", "/nonexistent-project"], "project folder not found: /nonexistent-project"),
+    ],
+)
+def test_bad_input_is_one_line(args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [CLI, *args, "--airflow-version", VERSION], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"mwaa-extras: error: {message}"

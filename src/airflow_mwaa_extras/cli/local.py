@@ -69,9 +69,12 @@ def _up(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.deploy import local_up
     from airflow_mwaa_extras.deploy.local_test import parse_and_test, prepare
     from airflow_mwaa_extras.deploy.report import Report
+    from airflow_mwaa_extras.exceptions import UsageError
 
     if not 0 < args.port < 65535:
-        raise SystemExit(f"mwaa-extras: error: --port {args.port} is not a TCP port")
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    if args.pg_dsn and not args.pg_dsn.startswith(("postgresql://", "postgres://")):
+        raise UsageError("--pg-dsn must be a postgresql:// URL")
     report = Report()
     options = _options(args)
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-local-up-") as tmp:
