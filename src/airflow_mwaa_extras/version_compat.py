@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
-MIN_AIRFLOW_VERSION = (2, 10, 0)
+# The oldest Airflow MWAA runs (2.9.2). Below it the plugins register nothing (one warning each)
+# and everything else refuses with one line (require_airflow).
+MIN_AIRFLOW_VERSION = (2, 9, 0)
+MIN_AIRFLOW_TEXT = "2.9"
 
 
 class AirflowNotInstalledError(ImportError):
@@ -52,31 +55,61 @@ AIRFLOW_VERSION_TUPLE: tuple[int, int, int] = (
     release_tuple(AIRFLOW_VERSION) if AIRFLOW_VERSION is not None else (0, 0, 0)
 )
 AIRFLOW_INSTALLED = AIRFLOW_VERSION is not None
+AIRFLOW_SUPPORTED = AIRFLOW_INSTALLED and AIRFLOW_VERSION_TUPLE >= MIN_AIRFLOW_VERSION
 AIRFLOW_V_2_10_PLUS = AIRFLOW_VERSION_TUPLE >= (2, 10, 0)
 AIRFLOW_V_2_11_PLUS = AIRFLOW_VERSION_TUPLE >= (2, 11, 0)
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION_TUPLE >= (3, 0, 0)
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION_TUPLE >= (3, 1, 0)
 
-# name -> (module on Airflow 3, module on Airflow 2). The attribute has the same name in both.
-_MOVED: dict[str, tuple[str, str]] = {
-    "BaseOperator": ("airflow.sdk", "airflow.models.baseoperator"),
-    "BaseHook": ("airflow.sdk", "airflow.hooks.base"),
-    "BaseSensorOperator": ("airflow.sdk", "airflow.sensors.base"),
-    "Context": ("airflow.sdk", "airflow.utils.context"),
-    "DAG": ("airflow.sdk", "airflow.models.dag"),
-    "get_current_context": ("airflow.sdk", "airflow.operators.python"),
-    "PythonOperator": ("airflow.providers.standard.operators.python", "airflow.operators.python"),
-    "PythonVirtualenvOperator": (
-        "airflow.providers.standard.operators.python",
-        "airflow.operators.python",
+# name -> ((oldest Airflow, module), ...), newest first: the first entry whose version the
+# installed Airflow reaches is the name's home. The attribute has the same name in each.
+_V3: tuple[int, int, int] = (3, 0, 0)
+_V3_1: tuple[int, int, int] = (3, 1, 0)
+_ANY: tuple[int, int, int] = (0, 0, 0)
+_MOVED: dict[str, tuple[tuple[tuple[int, int, int], str], ...]] = {
+    "BaseOperator": ((_V3, "airflow.sdk"), (_ANY, "airflow.models.baseoperator")),
+    # airflow.sdk exports BaseHook from 3.1 on; 3.0 (MWAA 3.0.6) kept it in airflow.hooks.base.
+    "BaseHook": ((_V3_1, "airflow.sdk"), (_ANY, "airflow.hooks.base")),
+    "BaseSensorOperator": ((_V3, "airflow.sdk"), (_ANY, "airflow.sensors.base")),
+    "Context": ((_V3, "airflow.sdk"), (_ANY, "airflow.utils.context")),
+    "DAG": ((_V3, "airflow.sdk"), (_ANY, "airflow.models.dag")),
+    "get_current_context": ((_V3, "airflow.sdk"), (_ANY, "airflow.operators.python")),
+    "PythonOperator": (
+        (_V3, "airflow.providers.standard.operators.python"),
+        (_ANY, "airflow.operators.python"),
     ),
-    "BaseTrigger": ("airflow.triggers.base", "airflow.triggers.base"),
-    "TriggerEvent": ("airflow.triggers.base", "airflow.triggers.base"),
-    "AirflowPlugin": ("airflow.plugins_manager", "airflow.plugins_manager"),
+    "PythonVirtualenvOperator": (
+        (_V3, "airflow.providers.standard.operators.python"),
+        (_ANY, "airflow.operators.python"),
+    ),
+    "BaseTrigger": ((_ANY, "airflow.triggers.base"),),
+    "TriggerEvent": ((_ANY, "airflow.triggers.base"),),
+    "AirflowPlugin": ((_ANY, "airflow.plugins_manager"),),
     # 3.1+ keeps it in airflow.sdk.log (which also tells the supervisor); 3.0 had it elsewhere.
-    "mask_secret": ("airflow.sdk.log", "airflow.utils.log.secrets_masker"),
-    "CronTriggerTimetable": ("airflow.sdk", "airflow.timetables.trigger"),
+    "mask_secret": ((_V3, "airflow.sdk.log"), (_ANY, "airflow.utils.log.secrets_masker")),
+    # airflow.sdk exports timetables from 3.1 on; 3.0 (MWAA 3.0.6) and 2.x keep it here.
+    "CronTriggerTimetable": ((_V3_1, "airflow.sdk"), (_ANY, "airflow.timetables.trigger")),
 }
+
+
+def home_of(name: str, version: tuple[int, int, int]) -> str:
+    """The module that holds the moved ``name`` on Airflow ``version``.
+
+    :param name: a key of the moved-names table, e.g. ``CronTriggerTimetable``
+    :param version: a release tuple, e.g. ``(3, 0, 6)``
+    """
+    return next(module for since, module in _MOVED[name] if version >= since)
+
+
+def unsupported_reason(version: Version | str) -> str | None:
+    """One line saying why Airflow ``version`` is too old for this package, or ``None``.
+
+    :param version: an Airflow version, e.g. ``2.8.4``
+    """
+    parsed = Version(version) if isinstance(version, str) else version
+    if release_tuple(parsed) >= MIN_AIRFLOW_VERSION:
+        return None
+    return f"airflow-mwaa-extras supports Apache Airflow {MIN_AIRFLOW_TEXT} and newer; found {parsed}"
 
 
 def require_airflow() -> Version:
@@ -86,10 +119,9 @@ def require_airflow() -> Version:
             "This part of airflow-mwaa-extras needs Apache Airflow. Install it under MWAA's "
             "constraints, e.g. pip install 'airflow-mwaa-extras[airflow]' -c constraints.txt"
         )
-    if AIRFLOW_VERSION_TUPLE < MIN_AIRFLOW_VERSION:
-        raise AirflowNotInstalledError(
-            f"airflow-mwaa-extras supports Apache Airflow 2.10 and newer; found {AIRFLOW_VERSION}"
-        )
+    reason = unsupported_reason(AIRFLOW_VERSION)
+    if reason is not None:
+        raise AirflowNotInstalledError(reason)
     return AIRFLOW_VERSION
 
 
@@ -109,12 +141,10 @@ def parse_dag_folder(folder: str | Path) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        v3_module, v2_module = _MOVED[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     require_airflow()
-    value = getattr(importlib.import_module(v3_module if AIRFLOW_V_3_0_PLUS else v2_module), name)
+    value = getattr(importlib.import_module(home_of(name, AIRFLOW_VERSION_TUPLE)), name)
     globals()[name] = value  # cache: the next access is a plain attribute lookup
     return value
 

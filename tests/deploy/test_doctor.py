@@ -218,7 +218,7 @@ def test_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str]) -> None:
             "line": 4,
         }
     ]
-    assert main(["doctor", "--airflow-version", "1.10.12", str(PROJECTS / "clean")]) == 1
+    assert main(["doctor", "--airflow-version", "2.10.99", str(PROJECTS / "clean")]) == 1
     assert "unknown MWAA Airflow version" in capsys.readouterr().err
 
 

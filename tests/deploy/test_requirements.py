@@ -18,7 +18,7 @@ def checks(text: str, version: str = "2.10.3") -> dict[str, Severity]:
 
 
 def test_shipped_lists_cover_every_supported_version() -> None:
-    assert req.supported_versions() == ("2.10.3", "2.11.2", "3.0.6", "3.3.1")
+    assert req.supported_versions() == ("2.9.2", "2.10.3", "2.11.2", "3.0.6", "3.2.1", "3.3.1")
     for version in req.supported_versions():
         assert req.essential_pins(version)["apache-airflow"] == version
         assert "boto3" in req.airflow_constraints(version)

@@ -13,15 +13,17 @@ from airflow_mwaa_extras.hooks.secrets_manager import (
 )
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import LocalAws
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 SECRET = "s3cr3t-Value @:/?#%+ ünï"
 
 
 def _redact(text: str) -> str:
     """What Airflow's masker (the one task logs go through) makes of ``text``."""
-    if AIRFLOW_V_3_0_PLUS:
+    if AIRFLOW_V_3_1_PLUS:
         from airflow.sdk._shared.secrets_masker import _secrets_masker
+    elif AIRFLOW_V_3_0_PLUS:  # 3.0 (MWAA 3.0.6) kept the Task SDK's masker here
+        from airflow.sdk.execution_time.secrets_masker import _secrets_masker
     else:
         from airflow.utils.log.secrets_masker import _secrets_masker
     return str(_secrets_masker().redact(text))

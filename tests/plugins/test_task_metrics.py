@@ -103,7 +103,7 @@ def test_a_broken_task_instance_never_raises(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv(ENABLED, "True")
-    task_metrics_listener.on_task_instance_failed(previous_state=None, task_instance=object(), error=None)
+    task_metrics_listener.on_task_instance_failed(previous_state=None, task_instance=object())
     assert "Could not queue task metrics" in caplog.text
 
 

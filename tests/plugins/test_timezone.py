@@ -13,7 +13,7 @@ from airflow_mwaa_extras.plugins._common import PluginConfigError
 from airflow_mwaa_extras.plugins.timezone import validate_timezone
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.timezones import cron_schedule, start_date, zone
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 from tests.plugins._helpers import EXAMPLE_DAGS, load_example, plugins_json
 
 UTC = UTC
@@ -21,10 +21,10 @@ UTC = UTC
 
 def _core_timetable(timetable: object) -> object:
     """What the scheduler uses: the timetable after a serialization round trip."""
-    if AIRFLOW_V_3_0_PLUS:
+    if AIRFLOW_V_3_1_PLUS:
         from airflow.serialization.decoders import decode_timetable
         from airflow.serialization.encoders import encode_timetable
-    else:
+    else:  # 2.x and 3.0 (MWAA 3.0.6)
         from airflow.serialization.serialized_objects import decode_timetable, encode_timetable
     return decode_timetable(encode_timetable(timetable))  # type: ignore[arg-type]
 

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_scheduler import LocalSchedulerError, scheduler_env
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 if TYPE_CHECKING:
     from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi
@@ -38,8 +38,11 @@ def test_airflow_3_tasks_reach_the_execution_api_with_a_generous_timeout() -> No
     env = scheduler_env(_home(), _api())
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"
-    # more than Airflow's 5 s default, under a key this Airflow really has
-    assert float(env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]) >= 30
+    # more than Airflow's 5 s default, under a key this Airflow really has (3.1+; 3.0 has none)
+    if AIRFLOW_V_3_1_PLUS:
+        assert float(env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]) >= 30
+    else:
+        assert "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT" not in env
     for name in (n for n in env if n.startswith("AIRFLOW__")):
         section, key = _option(name)
         options = conf.configuration_description.get(section, {}).get("options", {})

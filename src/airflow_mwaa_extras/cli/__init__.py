@@ -41,7 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse stops filling a trailing `nargs="*"` positional at the first option, so
+    # `local test PROJECT --airflow-version X DAG_ID` would leave DAG_ID over: such a
+    # subcommand names the attribute that collects what is left.
+    collect = getattr(args, "extra_positionals", None)
+    if extra and collect and not any(item.startswith("-") for item in extra):
+        setattr(args, collect, [*getattr(args, collect), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -32,10 +32,31 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_doctor)
 
 
+def _refuse_unsupported(version: str | None) -> None:
+    """Say up front, in one line, that ``version`` (given, else the installed Airflow) is older
+    than the oldest Airflow this package supports, before any check runs."""
+    from packaging.version import InvalidVersion
+
+    from airflow_mwaa_extras import version_compat
+    from airflow_mwaa_extras.deploy.requirements import supported_versions
+    from airflow_mwaa_extras.exceptions import UsageError
+
+    try:
+        reason = version_compat.unsupported_reason(version or str(version_compat.AIRFLOW_VERSION or "9"))
+    except InvalidVersion:
+        return  # not a version at all: the usual "unknown MWAA Airflow version" line follows
+    if reason is not None:
+        raise UsageError(
+            f"{reason}: there its plugins register nothing and its operators do not import "
+            f"(MWAA versions checked here: {', '.join(supported_versions())})"
+        )
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.deploy.doctor import DoctorOptions, run_doctor
     from airflow_mwaa_extras.deploy.requirements import default_airflow_version
 
+    _refuse_unsupported(args.airflow_version)
     options = DoctorOptions(
         airflow_version=default_airflow_version(args.airflow_version),
         python=args.python,

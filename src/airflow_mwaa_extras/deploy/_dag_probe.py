@@ -23,6 +23,18 @@ def _dagbag_class() -> type:
     return DagBag  # type: ignore[no-any-return]
 
 
+def _plugin_import_errors() -> dict[str, str]:
+    """Plugins that failed to load (Airflow logs them and carries on; MWAA lists them)."""
+    try:
+        from airflow import plugins_manager
+
+        plugins_manager.ensure_plugins_loaded()  # type: ignore[no-untyped-call,unused-ignore]
+        errors = getattr(plugins_manager, "import_errors", {})
+    except Exception as err:
+        return {"plugins": f"{type(err).__name__}: {err}"}
+    return {str(k): str(v) for k, v in errors.items()}
+
+
 def main(dags_folder: str) -> int:
     warnings.simplefilter("ignore")
     import airflow
@@ -57,8 +69,11 @@ def main(dags_folder: str) -> int:
     }
     from airflow.configuration import conf
 
+    payload_plugins = _plugin_import_errors()
+
     default_queue = conf.get("operators", "default_queue", fallback="default")
-    payload = {"airflow_version": airflow.__version__, "default_queue": default_queue}
+    payload: dict[str, object] = {"airflow_version": airflow.__version__, "default_queue": default_queue}
+    payload["plugin_import_errors"] = payload_plugins
     print(json.dumps({**payload, "import_errors": errors, "dags": dags}))
     return 0
 

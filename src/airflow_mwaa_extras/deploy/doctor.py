@@ -314,6 +314,22 @@ def parse_dag_folder(
     Reports import errors, DAG ids defined in more than one file, and ``queue`` set in
     ``default_args`` or on tasks (MWAA's Celery workers listen to one queue only).
     """
+    result, failed = probe_dag_folder(dags, plugins, python=python, timeout=timeout)
+    return failed if result is None else dag_findings(result)
+
+
+def probe_dag_folder(
+    dags: Path,
+    plugins: Path | None,
+    *,
+    python: str = sys.executable,
+    timeout: float = PARSE_TIMEOUT,
+    extra_env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """Run the probe; return its JSON, or None and the finding that says why there is none.
+
+    :param extra_env: the project's configuration on top of the probe's (``local test``)
+    """
     probe = Path(__file__).with_name("_dag_probe.py")
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-doctor-") as home:
         # The project's settings only: drop the caller's Airflow configuration.
@@ -333,6 +349,7 @@ def parse_dag_folder(
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        env.update(extra_env or {})
         try:
             proc = subprocess.run(
                 [python, str(probe), str(dags.resolve())],
@@ -344,7 +361,7 @@ def parse_dag_folder(
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            return [
+            return None, [
                 Finding(
                     "dags.parse-timeout", Severity.ERROR, f"parsing took more than {timeout:.0f} s", "dags"
                 )
@@ -354,7 +371,7 @@ def parse_dag_folder(
     result = _probe_output(proc)
     if result is None:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return [
+        return None, [
             Finding(
                 "dags.parser-failed",
                 Severity.ERROR,
@@ -362,7 +379,7 @@ def parse_dag_folder(
                 "dags",
             )
         ]
-    return _dag_findings(result)
+    return result, []
 
 
 def _probe_output(proc: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
@@ -378,7 +395,7 @@ def _probe_output(proc: subprocess.CompletedProcess[str]) -> dict[str, Any] | No
     return None
 
 
-def _dag_findings(result: Mapping[str, Any]) -> list[Finding]:
+def dag_findings(result: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
     for file, message in sorted(result.get("import_errors", {}).items()):
         lines = [line for line in str(message).strip().splitlines() if line.strip()]

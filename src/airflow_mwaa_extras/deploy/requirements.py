@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from airflow_mwaa_extras.deploy.report import Finding, Severity
+from airflow_mwaa_extras.deploy.uv import find_uv
 from airflow_mwaa_extras.exceptions import UsageError
 
 # What MWAA's installer greps for; note the trailing space: `--constraint=URL` is not detected.
@@ -420,25 +420,6 @@ def _check_index_lines(lines: list[RequirementLine], path: str) -> list[Finding]
 # (glibc 2.17) install on every one of them.
 MWAA_UV_PLATFORM = "x86_64-manylinux2014"
 MWAA_PIP_PLATFORM = "manylinux2014_x86_64"
-
-
-def find_uv() -> str | None:
-    """The uv executable: on PATH, beside this interpreter, from the ``uv`` Python package, or
-    where uv's installers put it (``~/.local/bin``, ``~/.cargo/bin``); None when there is none."""
-    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-    if found:
-        return found
-    try:
-        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    for folder in (Path.home() / ".local" / "bin", Path.home() / ".cargo" / "bin"):
-        found = shutil.which("uv", path=str(folder))
-        if found:
-            return found
-    return None
 
 
 def _has_pip() -> bool:

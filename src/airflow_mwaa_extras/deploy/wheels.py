@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import site
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -34,6 +32,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from airflow_mwaa_extras import __version__
 from airflow_mwaa_extras.deploy import mwaa_platform, plugins_zip, requirements
+from airflow_mwaa_extras.deploy.uv import require_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 
 SELF_NAME = canonicalize_name("airflow-mwaa-extras")
@@ -75,22 +74,8 @@ class WheelsBuildResult:
 
 
 def find_uv() -> str:
-    """uv on PATH, the ``uv`` Python package's binary, or where ``pip install --user uv`` puts it."""
-    if env := os.environ.get("MWAA_EXTRAS_UV"):
-        return env
-    if found := shutil.which("uv"):
-        return found
-    try:
-        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    # `pip install --user uv` (what ./dev does), or pip into the interpreter this venv was made from
-    for candidate in (Path(site.getuserbase(), "bin", "uv"), Path(sys.base_prefix, "bin", "uv")):
-        if candidate.is_file():
-            return str(candidate)
-    raise UsageError("wheels build needs uv (pip install uv), or set MWAA_EXTRAS_UV to its path")
+    """uv for ``wheels build`` (:func:`~airflow_mwaa_extras.deploy.uv.require_uv`)."""
+    return require_uv("wheels build")
 
 
 def lock(

@@ -67,7 +67,7 @@ class MaskedSecretsManagerHook(SecretsManagerHook):
         client = self.get_conn()
         try:
             value: str | bytes = super().get_secret(secret_name)
-        except client.exceptions.ResourceNotFoundException:
+        except client.exceptions.ResourceNotFoundException:  # type: ignore[attr-defined]  # boto3-stubs
             raise SecretNotFoundError(f"secret {secret_name!r} not found in Secrets Manager") from None
         mask_value(value)
         return value

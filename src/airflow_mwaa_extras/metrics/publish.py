@@ -149,7 +149,8 @@ def _send_request(
         if deadline - time.monotonic() < per_attempt:
             return "retry", line if attempt else "time budget spent before the request", attempt
         try:
-            client.put_metric_data(Namespace=namespace, MetricData=batch)
+            # boto3-stubs (in MWAA's image) types BaseClient without service methods.
+            client.put_metric_data(Namespace=namespace, MetricData=batch)  # type: ignore[attr-defined]
             return "sent", "", attempt + 1
         except Exception as err:  # classified below; unknown errors count as "may have arrived"
             outcome, line = _classify(err)

@@ -7,8 +7,22 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
+from airflow_mwaa_extras import version_compat
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
+
+if TYPE_CHECKING:
+    from airflow.plugins_manager import AirflowPlugin
+
+    PluginBase = AirflowPlugin
+elif version_compat.AIRFLOW_SUPPORTED:
+    PluginBase = version_compat.AirflowPlugin
+else:
+    # Airflow registers only subclasses of AirflowPlugin (entry points and plugins-folder files
+    # alike): below the oldest supported Airflow our plugins are plain classes, so Airflow skips
+    # them instead of recording an import error with a traceback.
+    PluginBase = object
 
 SECTION = "mwaa_extras"
 
@@ -44,6 +58,22 @@ def get_airflow_option(section: str, option: str) -> str:
     from airflow.configuration import conf
 
     return (conf.get(section, option, fallback="") or "").strip()
+
+
+def refuse_unsupported_airflow(logger: logging.Logger, plugin: str) -> bool:
+    """Log one warning when the installed Airflow is older than the oldest supported one; return
+    whether the plugin is registered (``PluginBase`` is ``AirflowPlugin``).
+
+    :param logger: the plugin module's logger
+    :param plugin: the plugin's name, e.g. ``mwaa_extras_timezone``
+    """
+    if version_compat.AIRFLOW_SUPPORTED or version_compat.AIRFLOW_VERSION is None:
+        return version_compat.AIRFLOW_SUPPORTED
+    reason = version_compat.unsupported_reason(version_compat.AIRFLOW_VERSION)
+    say_once(
+        logger, logging.WARNING, f"{plugin}-unsupported", "%s: %s; plugin not registered", plugin, reason
+    )
+    return False
 
 
 def say_once(logger: logging.Logger, level: int, key: str, message: str, *args: object) -> None:

@@ -30,9 +30,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airflow_mwaa_extras.plugins._common import PluginConfigError, get_airflow_option, get_option, say_once
+from airflow_mwaa_extras.plugins._common import (
+    PluginBase,
+    PluginConfigError,
+    get_airflow_option,
+    get_option,
+    refuse_unsupported_airflow,
+    say_once,
+)
 from airflow_mwaa_extras.reserved_env_vars import is_reserved
-from airflow_mwaa_extras.version_compat import AirflowPlugin
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +295,10 @@ def apply_configured_env_vars() -> list[str]:
     return changed
 
 
-class EnvVarsPlugin(AirflowPlugin):
+refuse_unsupported_airflow(log, "mwaa_extras_env_vars")
+
+
+class EnvVarsPlugin(PluginBase):
     """Applies ``[mwaa_extras] env_vars_file`` / ``env_vars`` when Airflow loads plugins."""
 
     name = "mwaa_extras_env_vars"

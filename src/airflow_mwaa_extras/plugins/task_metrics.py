@@ -8,11 +8,18 @@ no restart of the plugin. Importing this module adds no boto3 or psutil to a pro
 
 from __future__ import annotations
 
+import logging
+
 from airflow_mwaa_extras.plugins import task_metrics_listener
-from airflow_mwaa_extras.version_compat import AirflowPlugin
+from airflow_mwaa_extras.plugins._common import PluginBase, refuse_unsupported_airflow
+
+log = logging.getLogger(__name__)
 
 
-class TaskMetricsListenerPlugin(AirflowPlugin):
+refuse_unsupported_airflow(log, "mwaa_extras_task_metrics")
+
+
+class TaskMetricsListenerPlugin(PluginBase):
     """Registers :mod:`airflow_mwaa_extras.plugins.task_metrics_listener`."""
 
     name = "mwaa_extras_task_metrics"

@@ -20,7 +20,8 @@ A request is never sent twice (see :mod:`airflow_mwaa_extras.metrics.publish`); 
 never reached CloudWatch go out with the next send. Nothing here can fail a task: every error
 is logged and swallowed, and a CloudWatch outage logs one warning per process.
 
-The hook signatures differ by version (Airflow 2.10 passes ``session``; Airflow 3 does not):
+The hook signatures differ by version (Airflow 2 passes ``session``, Airflow 3 does not; 2.10+
+passes ``error`` to ``on_task_instance_failed``, 2.9 does not):
 pluggy lets an implementation take a subset of the specification's arguments, so the
 functions below take only the arguments both versions pass.
 """
@@ -209,7 +210,9 @@ def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
 
 
 @hookimpl
-def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
+def on_task_instance_failed(previous_state: Any, task_instance: Any) -> None:
+    # No `error`: Airflow 2.9's specification lacks it, and pluggy refuses an implementation that
+    # names an argument the specification does not have (every task would then fail on 2.9).
     record(task_instance, _failed_outcome(task_instance))
 
 

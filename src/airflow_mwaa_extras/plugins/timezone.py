@@ -18,8 +18,12 @@ import sys
 import time
 from typing import Any
 
-from airflow_mwaa_extras.plugins._common import PluginConfigError, get_option
-from airflow_mwaa_extras.version_compat import AirflowPlugin
+from airflow_mwaa_extras.plugins._common import (
+    PluginBase,
+    PluginConfigError,
+    get_option,
+    refuse_unsupported_airflow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,10 @@ def apply_configured_timezone() -> str | None:
     return name
 
 
-class TimezonePlugin(AirflowPlugin):
+refuse_unsupported_airflow(log, "mwaa_extras_timezone")
+
+
+class TimezonePlugin(PluginBase):
     """Sets the process time zone from ``[mwaa_extras] timezone`` when Airflow loads plugins."""
 
     name = "mwaa_extras_timezone"

@@ -9,8 +9,8 @@ MWAA guide's plugin replaced that private function with one hard-coding a Python
 
 This plugin checks the function exists with exactly that signature, asks it for a command, and
 wraps it only when the command starts with the console script; it then runs the same arguments
-through the current interpreter. Airflow 2.10 and 2.11 already build ``sys.executable -m
-virtualenv``, so nothing is patched there; an Airflow it does not recognise is left alone.
+through the current interpreter. Airflow 2.9, 2.10 and 2.11 (every MWAA 2.x version) already
+build ``sys.executable -m virtualenv``, so nothing is patched there; an Airflow it does not recognise is left alone.
 Airflow 3 creates virtualenvs in the standard provider with ``venv`` or ``uv`` and never calls
 the console script: the plugin does nothing there and says so once (at DEBUG, as for "nothing to
 patch": routine lines would end up in ``airflow ... -o json`` output). Each outcome is logged once
@@ -25,8 +25,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from airflow_mwaa_extras.plugins._common import say_once
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AirflowPlugin
+from airflow_mwaa_extras.plugins._common import PluginBase, refuse_unsupported_airflow, say_once
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,10 @@ def patch_module(module: Any) -> str:
     return _unrecognised(f"{TARGET_FUNCTION} builds {probe[:3]!r}")
 
 
-class VirtualenvPlugin(AirflowPlugin):
+refuse_unsupported_airflow(log, "mwaa_extras_virtualenv")
+
+
+class VirtualenvPlugin(PluginBase):
     """Makes PythonVirtualenvOperator independent of the ``virtualenv`` console script (Airflow 2)."""
 
     name = "mwaa_extras_virtualenv"

@@ -215,12 +215,16 @@ def build_secret(parts: ConnectionParts, fmt: str = "json") -> str:
 
 
 def _connection_classes() -> list[Any]:
-    """Airflow's connection classes: the core model, and on Airflow 3 the Task SDK's too."""
-    from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, require_airflow
+    """Airflow's connection classes: the core model, and from Airflow 3.1 the Task SDK's too.
+
+    Airflow 3.0's secrets backends (workers included) still deserialize with the core model;
+    its Task SDK class cannot parse a secret at all (no ``from_json``/``from_uri``).
+    """
+    from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_1_PLUS, require_airflow
 
     require_airflow()
     classes = [importlib.import_module("airflow.models.connection").Connection]
-    if AIRFLOW_V_3_0_PLUS:
+    if AIRFLOW_V_3_1_PLUS:
         classes.append(importlib.import_module("airflow.sdk.definitions.connection").Connection)
     return classes
 

@@ -49,7 +49,8 @@ class LocalAws:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(
+        # boto3-stubs (in MWAA's image) overloads client() on literal service names only.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.endpoint_url,
             region_name=REGION,

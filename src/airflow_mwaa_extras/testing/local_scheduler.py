@@ -66,7 +66,7 @@ def _free_port() -> int:
 
 def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> dict[str, str]:
     """The variables the scheduler processes of ``home`` need on top of the home's own."""
-    from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+    from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
     pg = home.sql_alchemy_conn.startswith("postgresql")
     env = {
@@ -92,8 +92,10 @@ def scheduler_env(home: AirflowHome, rest_api: LocalRestApi | None = None) -> di
         # A task's calls to the Task Execution API time out after 5 s by default, and a timed
         # out ``PATCH .../run`` that the server did apply ends the task (its retry gets HTTP
         # 409). The API server here shares 2 busy cores with the scheduler, the DAG processor,
-        # CLI commands and the tests; give it the time it needs.
-        env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "60"
+        # CLI commands and the tests; give it the time it needs. Airflow 3.0 (MWAA 3.0.6) has
+        # no such option (httpx's 5 s, fixed): there the warm-up of the API is all we can do.
+        if AIRFLOW_V_3_1_PLUS:
+            env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "60"
     else:
         env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor" if pg else "SequentialExecutor"
         env["AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL"] = "5"

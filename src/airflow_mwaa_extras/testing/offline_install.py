@@ -11,17 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_mwaa_extras.deploy import requirements
-from airflow_mwaa_extras.deploy.wheels import find_uv
-from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+from airflow_mwaa_extras.deploy.local_env import BASE_CONSTRAINTS as _CONSTRAINTS
+from airflow_mwaa_extras.deploy.local_env import mwaa_base_environment
+
+__all__ = ["OfflineInstall", "freeze", "install_offline", "mwaa_base_environment"]
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"  # the discard port: nothing answers
-_CONSTRAINTS = ("airflow_constraints.txt", "mwaa_essential_constraints.txt")
 
 
 @dataclass(frozen=True)
@@ -32,28 +32,6 @@ class OfflineInstall:
     output: str
     added: frozenset[str]  # name==version lines that appeared
     moved: frozenset[str]  # name==version lines of the base install that changed or went
-
-
-def mwaa_base_environment(airflow_version: str, folder: Path, *, timeout: float = 1200.0) -> Path:
-    """Create ``folder`` as a virtualenv with MWAA's base install; return its python."""
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" != requirements.python_version_for(airflow_version):
-        raise UsageError(
-            f"MWAA {airflow_version} runs CPython {requirements.python_version_for(airflow_version)}; "
-            f"this is {sys.version_info[0]}.{sys.version_info[1]}"
-        )
-    uv = find_uv()
-    python = folder / "bin" / "python"
-    # --seed: MWAA installs with pip, so the environment needs pip
-    steps = [[uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(folder)]]
-    install = [uv, "pip", "install", "--quiet", "--python", str(python)]
-    for name in _CONSTRAINTS:
-        install += ["-c", str(requirements.constraints_file(airflow_version, name))]
-    install += ["-r", str(requirements.constraints_file(airflow_version, "mwaa_base_requirements.txt"))]
-    for cmd in [*steps, install]:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-        if proc.returncode != 0:
-            raise MwaaExtrasError(f"creating MWAA's base install failed: {proc.stderr.strip()[-500:]}")
-    return python
 
 
 def freeze(python: Path) -> frozenset[str]:
