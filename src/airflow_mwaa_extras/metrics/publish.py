@@ -98,14 +98,18 @@ def cloudwatch_client_config(
     """
     from botocore.config import Config
 
-    single = {"mode": "standard", "total_max_attempts": 1}
     if base is not None:
-        return base.merge(Config(retries=single))
-    return Config(retries=single, connect_timeout=connect_timeout, read_timeout=read_timeout)
+        return base.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
 
 
 def _check_single_attempt(client: BaseClient) -> None:
-    retries = client.meta.config.retries or {}
+    config: Any = client.meta.config  # botocore-stubs' Config lacks the attributes it sets
+    retries = config.retries or {}
     if retries.get("total_max_attempts") != 1 and retries.get("max_attempts") != 0:
         raise UsageError(
             "this CloudWatch client lets botocore resend PutMetricData, which can count data twice; "
@@ -114,7 +118,7 @@ def _check_single_attempt(client: BaseClient) -> None:
 
 
 def _attempt_seconds(client: BaseClient) -> float:
-    config = client.meta.config
+    config: Any = client.meta.config
     return float(config.connect_timeout or 60) + float(config.read_timeout or 60)
 
 
