@@ -22,7 +22,7 @@ import pytest
 import airflow_mwaa_extras
 from airflow_mwaa_extras.plugins.folder import PLUGINS, installed_entry_points, plugins_for_folder
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_1_PLUS
 from tests.plugins._helpers import plugins_json
 
 OURS = {"mwaa_extras_timezone", "mwaa_extras_virtualenv", "mwaa_extras_env_vars"}
@@ -94,8 +94,9 @@ def test_naive_folder_file_is_why_the_helper_exists(make_airflow_home: Callable[
     names = _names(_listed(proc.stdout))
     assert len(names) == len(set(names)), names  # Airflow dedupes by name on both versions...
     assert out.count("mwaa_extras timezone plugin: TZ=Asia/Kathmandu") == 1  # ...and on_load runs once
-    # ...but Airflow 3 logs the second registration and records it as a plugin import error.
-    assert ("already registered" in out) is AIRFLOW_V_3_0_PLUS
+    # ...but Airflow 3.1+ logs the second registration and records it as a plugin import error
+    # (3.0, MWAA 3.0.6, still skips it silently as Airflow 2 does).
+    assert ("already registered" in out) is AIRFLOW_V_3_1_PLUS
 
 
 def _site_packages_without_us(target: Path) -> Path:

@@ -5,10 +5,10 @@ Airflow registers plugins from two places: every ``.py`` file in the plugins fol
 requirements.txt), this package registers its plugins through entry points; vendored in
 plugins.zip (no pip install), it has no entry points and a file in the plugins folder must name
 the classes. A file that imports them unconditionally while the package is also installed
-registers each one twice: Airflow 2 skips the second silently, Airflow 3 logs "already
-registered" and records a plugin import error. The files to put in the plugins folder are one
-per plugin (Airflow loads each file in its own try/except, so one bad setting drops only its
-plugin), e.g.::
+registers each one twice: Airflow 2 and 3.0 skip the second silently, Airflow 3.1+ logs
+"already registered" and records a plugin import error. The files to put in the plugins folder
+are one per plugin (Airflow loads each file in its own try/except, so one bad setting drops only
+its plugin), e.g.::
 
     # plugins/mwaa_extras_plugin_timezone.py
     from airflow_mwaa_extras.plugins.folder import plugins_for_folder
