@@ -17,6 +17,7 @@ crash at any moment leaves whole runs either present or gone, and a re-run finis
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +82,12 @@ class CleanupReport:
     deleted: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     manifest_key: str | None = None
+    # The longest delete transaction, begin to commit: how long one batch held its row locks.
+    longest_batch_seconds: float = 0.0
+
+    def time_batch(self, started: float) -> None:
+        self.batches += 1
+        self.longest_batch_seconds = max(self.longest_batch_seconds, time.monotonic() - started)
 
     def summary(self) -> str:
         what = "would delete" if self.dry_run else "deleted"
@@ -275,6 +282,7 @@ def _delete(
     deleted = dict.fromkeys(plan.counts, 0)
     for start in range(0, len(plan.run_ids), policy.batch_size):
         chunk = plan.run_ids[start : start + policy.batch_size]
+        began = time.monotonic()
         with _transaction(engine) as conn:
             # Re-check the state: a run cleared since the plan is running again; leave it alone.
             runs = select(dag_run.c.dag_id, dag_run.c.run_id).where(
@@ -292,15 +300,16 @@ def _delete(
                 delete(dag_run).where(dag_run.c.id.in_(chunk), dag_run.c.state.notin_(ACTIVE_RUN_STATES))
             )
             deleted["dag_run"] += res.rowcount
-        report.batches += 1
+        report.time_batch(began)
     if "log" in plan.counts and plan.log_max_id is not None:
         log = schema.table("log")
         while True:
+            began = time.monotonic()
             with _transaction(engine) as conn:
                 cond = _log_condition(cutoff, plan.log_max_id, conn)(log, None)
                 ids = select(log.c.id).where(cond).order_by(log.c.id).limit(policy.batch_size)
                 res = conn.execute(delete(log).where(log.c.id.in_(ids.scalar_subquery())))
-            report.batches += 1
+            report.time_batch(began)
             deleted["log"] += res.rowcount
             if res.rowcount < policy.batch_size:
                 break

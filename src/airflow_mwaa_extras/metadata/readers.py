@@ -109,6 +109,17 @@ def _pg_expression(column: Column[Any], fmt: str) -> Any:
     return column
 
 
+def copy_select_sql(
+    conn: Connection, schema: MetadataSchema, spec: TableSpec, condition: Condition, fmt: str
+) -> str:
+    """The SELECT that ``COPY`` runs for ``spec``'s rows, with every value in the export's text form."""
+    table = schema.table(spec.name)
+    stmt = build_select(schema, spec, condition, [_pg_expression(c, fmt) for c in table.c])
+    compiled = stmt.compile(dialect=conn.dialect)
+    with conn.connection.cursor() as cur:
+        return str(cur.mogrify(str(compiled), compiled.params).decode())
+
+
 def _copy_rows(
     conn: Connection,
     schema: MetadataSchema,
@@ -117,14 +128,10 @@ def _copy_rows(
     fmt: str,
     sink: BinarySink,
 ) -> int:
-    table = schema.table(spec.name)
-    stmt = build_select(schema, spec, condition, [_pg_expression(c, fmt) for c in table.c])
-    compiled = stmt.compile(dialect=conn.dialect)
-    raw = conn.connection
-    with raw.cursor() as cur:
+    query = copy_select_sql(conn, schema, spec, condition, fmt)
+    with conn.connection.cursor() as cur:
         # to_char prints timestamptz in the session's zone: UTC, for this transaction only.
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
-        query = cur.mogrify(str(compiled), compiled.params).decode()
         if fmt == "csv":
             copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
         else:
