@@ -103,7 +103,9 @@ def _child(mode: str, url: str, extra: dict[str, Any], s3: Any) -> dict[str, Any
         start = time.perf_counter()
         report = run_cleanup(
             engine,
-            CleanupPolicy(retention_days=RETENTION_DAYS, keep_last_runs=1, batch_size=1000),
+            CleanupPolicy(
+                retention_days=RETENTION_DAYS, keep_last_runs=1, batch_size=int(extra.get("batch_size", 1000))
+            ),
             s3_client=s3,
             archive=ExportSettings(bucket="bench", run_id="cleanup"),
             now=NOW,

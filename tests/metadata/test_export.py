@@ -252,6 +252,7 @@ def test_the_portable_path_streams_from_a_server_side_cursor(seeded: SeededDb) -
     assert lines[0] == 1  # the header
     assert sum(lines[1:]) == count
     assert max(lines[1:]) <= FETCH_SIZE
-    assert len(cursors) == 1 and cursors[0][0]  # stream_results asked for
+    assert len(cursors) == 1
+    assert cursors[0][0]  # stream_results asked for
     if seeded.backend == "postgres":
         assert cursors[0][1].name  # psycopg2 named cursor: the server keeps the result
