@@ -256,3 +256,25 @@ def test_the_portable_path_streams_from_a_server_side_cursor(seeded: SeededDb) -
     assert cursors[0][0]  # stream_results asked for
     if seeded.backend == "postgres":
         assert cursors[0][1].name  # psycopg2 named cursor: the server keeps the result
+
+
+def test_a_part_failing_in_the_uploader_thread_stops_the_writer(aws: LocalAws) -> None:
+    """Parts go up from a thread: its failure reaches the writer as one error, and nothing stays."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="exports")
+    sent = {"parts": 0}
+
+    def second_part_fails(params: dict[str, Any], **_: Any) -> None:
+        sent["parts"] += 1
+        if sent["parts"] == 2:
+            raise ConnectionResetError("connection reset by peer")
+
+    s3.meta.events.register("provide-client-params.s3.UploadPart", second_part_fails)
+    chunk = b"z" * (1024 * 1024)
+    with pytest.raises(S3UploadError, match=r"^uploading s3://exports/failing.csv failed: connection reset"):
+        with MultipartUploadWriter(s3, "exports", "failing.csv", part_size=5 * 1024 * 1024) as writer:
+            for _ in range(40):  # 8 parts: the writer stops at the first write after the failure
+                writer.write(chunk)
+    assert sent["parts"] == 2
+    assert "Contents" not in s3.list_objects_v2(Bucket="exports")
+    assert s3.list_multipart_uploads(Bucket="exports").get("Uploads", []) == []
