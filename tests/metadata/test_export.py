@@ -270,11 +270,15 @@ def test_a_part_failing_in_the_uploader_thread_stops_the_writer(aws: LocalAws) -
             raise ConnectionResetError("connection reset by peer")
 
     s3.meta.events.register("provide-client-params.s3.UploadPart", second_part_fails)
-    chunk = b"z" * (1024 * 1024)
+    writer = MultipartUploadWriter(s3, "exports", "failing.csv", part_size=5 * 1024 * 1024)
     with pytest.raises(S3UploadError, match=r"^uploading s3://exports/failing.csv failed: connection reset"):
-        with MultipartUploadWriter(s3, "exports", "failing.csv", part_size=5 * 1024 * 1024) as writer:
-            for _ in range(40):  # 8 parts: the writer stops at the first write after the failure
-                writer.write(chunk)
+        with writer:
+            _write_mib(writer, 40)  # 8 parts; it stops after the failure
     assert sent["parts"] == 2
     assert "Contents" not in s3.list_objects_v2(Bucket="exports")
     assert s3.list_multipart_uploads(Bucket="exports").get("Uploads", []) == []
+
+
+def _write_mib(writer: MultipartUploadWriter, mib: int) -> None:
+    for _ in range(mib):
+        writer.write(b"z" * (1024 * 1024))
