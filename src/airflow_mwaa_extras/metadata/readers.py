@@ -133,6 +133,10 @@ def _copy_rows(
     with conn.connection.cursor() as cur:
         # to_char prints timestamptz in the session's zone: UTC, for this transaction only.
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
+        if conn.connection.dbapi_connection.server_version >= 110000:
+            # A plain scan gains nothing from JIT, and above a million rows its compile step made
+            # the export cost more per row than at 200,000 (bench_metadata.py --scale).
+            cur.execute("SET LOCAL jit = off")
         if fmt == "csv":
             copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
         else:
