@@ -9,8 +9,8 @@ The writer hashes what it uploads (SHA-256 of the stored bytes, after gzip) and 
 so the manifest can name both without reading the object back.
 
 Parts go up from one uploader thread while the caller reads the next part (the upload waits on
-the network, which releases the GIL): a queue of one part bounds memory at about three parts
-(being filled, queued, being sent).
+the network, which releases the GIL); the next part is handed over once the previous one is
+sent, so memory holds about two parts (one being filled, one being sent).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
-DEFAULT_PART_SIZE = 8 * 1024 * 1024
+# S3's minimum: the writer holds about two parts, and a metadata table never nears 10,000 parts.
+DEFAULT_PART_SIZE = MIN_PART_SIZE
 
 
 class S3UploadError(MwaaExtrasError):
@@ -88,6 +89,8 @@ class MultipartUploadWriter:
         self._thread: threading.Thread | None = None
         self._error: S3UploadError | None = None
         self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
         self._multipart = False
 
     def __enter__(self) -> MultipartUploadWriter:
@@ -126,26 +129,28 @@ class MultipartUploadWriter:
                 target=self._upload_parts, name=f"s3-upload-{self.key}", daemon=True
             )
             self._thread.start()
-        while True:  # wait for room, but not for a thread that has failed and stopped reading
+        # Hand the part over once the previous one is sent: one part in flight and one being
+        # filled, never a third waiting in between (memory, not speed, bounds a queue of one).
+        while not self._idle.wait(timeout=0.5):
             self._raise_upload_error()
-            try:
-                self._queue.put(body, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+        self._raise_upload_error()
+        self._idle.clear()
+        self._queue.put(body)
 
     def _upload_parts(self) -> None:
         try:
             while (body := self._queue.get()) is not None:
-                if self._stop.is_set():
-                    continue  # aborting: drain without uploading
-                self._upload_part(body)
+                if not self._stop.is_set():  # aborting: drain without uploading
+                    self._upload_part(body)
+                del body
+                self._idle.set()
         except S3UploadError as err:
             self._error = err
-            self._stop.set()
         except Exception as err:  # anything else still reaches the caller as one line
             self._error = S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}")
+        if self._error is not None:
             self._stop.set()
+            self._idle.set()  # wake the writer, which then raises the error
 
     def _upload_part(self, body: bytes) -> None:
         if self._upload_id is None:
