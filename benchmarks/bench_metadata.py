@@ -11,7 +11,13 @@ then measures in separate child processes (so each peak RSS is its own):
   ``airflow db clean --skip-archive``.
 
 Run: ``MWAA_EXTRAS_TEST_PG_DSN=postgresql://user@127.0.0.1:5432/postgres ./dev shell python benchmarks/bench_metadata.py``
-(``--runs`` / ``--tasks`` scale it down for a quick look).
+(``--runs`` / ``--tasks`` scale it down for a quick look). Each export and cleanup child must
+peak within its start RSS + 70 MiB (``VmHWM``), or the run exits 1; SQLite (the portable path)
+is measured too.
+
+Scale mode, ``--scale 5``: export and cleanup at the seeded size (200,000 task instances), then
+the history multiplied by 5 in SQL (1,000,000 task instances), then again; prints time per row at
+both sizes and their ratio (goal <= 1.2), peak RSS, and the longest delete transaction.
 """
 
 from __future__ import annotations
