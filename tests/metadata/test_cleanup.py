@@ -89,6 +89,7 @@ def test_cleanup_archives_exactly_what_it_deletes(seeded: SeededDb, aws: LocalAw
 
     assert report.deleted == report.counts
     assert report.batches >= len(gone_runs) // 250
+    assert 0 < report.longest_batch_seconds
     files = archived(s3, report.manifest_key or "")
     assert {(r["dag_id"], r["run_id"]) for r in files["dag_run"]} == gone_runs
     assert len(files["dag_run"]) == len(gone_runs)

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON
+from sqlalchemy import JSON, event
 
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.metadata.export import ExportSettings, export_metadata
+from airflow_mwaa_extras.metadata.export import ExportSettings, export_metadata, window_condition
 from airflow_mwaa_extras.metadata.manifest import read_manifest
+from airflow_mwaa_extras.metadata.readers import FETCH_SIZE, stream_rows
 from airflow_mwaa_extras.metadata.s3_upload import MultipartUploadWriter, S3UploadError
 from airflow_mwaa_extras.metadata.tables import reflect_schema
 from airflow_mwaa_extras.testing.local_aws import LocalAws
@@ -222,3 +223,62 @@ def test_bad_input_is_a_usage_error(
 def test_unknown_table_is_a_usage_error(seeded: SeededDb, aws: LocalAws) -> None:
     with pytest.raises(UsageError, match="unsupported table 'dag_tags'"):
         export_metadata(seeded.engine(), aws.client("s3"), ExportSettings(bucket="b"), tables=["dag_tags"])
+
+
+def test_the_portable_path_streams_from_a_server_side_cursor(seeded: SeededDb) -> None:
+    """Rows reach the sink one batch at a time, never the whole table at once (flat memory)."""
+    engine = seeded.engine()
+    cursors: list[tuple[bool, Any]] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM task_instance" in statement:
+            cursors.append((bool(context.execution_options.get("stream_results")), cursor))
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    lines: list[int] = []
+
+    class Sink:
+        def write(self, data: bytes) -> int:
+            lines.append(data.count(b"\n"))
+            return len(data)
+
+    with engine.connect() as conn, conn.begin():
+        schema = reflect_schema(conn)
+        spec = schema.spec("task_instance")
+        count = stream_rows(
+            conn, schema, spec, [window_condition(spec, None, None)], "csv", Sink(), method="portable"
+        )
+    assert count == seeded.summary.task_instances > 2 * FETCH_SIZE
+    assert lines[0] == 1  # the header
+    assert sum(lines[1:]) == count
+    assert max(lines[1:]) <= FETCH_SIZE
+    assert len(cursors) == 1
+    assert cursors[0][0]  # stream_results asked for
+    if seeded.backend == "postgres":
+        assert cursors[0][1].name  # psycopg2 named cursor: the server keeps the result
+
+
+def test_a_part_failing_in_the_uploader_thread_stops_the_writer(aws: LocalAws) -> None:
+    """Parts go up from a thread: its failure reaches the writer as one error, and nothing stays."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="exports")
+    sent = {"parts": 0}
+
+    def second_part_fails(params: dict[str, Any], **_: Any) -> None:
+        sent["parts"] += 1
+        if sent["parts"] == 2:
+            raise ConnectionResetError("connection reset by peer")
+
+    s3.meta.events.register("provide-client-params.s3.UploadPart", second_part_fails)
+    writer = MultipartUploadWriter(s3, "exports", "failing.csv", part_size=5 * 1024 * 1024)
+    with pytest.raises(S3UploadError, match=r"^uploading s3://exports/failing.csv failed: connection reset"):
+        with writer:
+            _write_mib(writer, 40)  # 8 parts; it stops after the failure
+    assert sent["parts"] == 2
+    assert "Contents" not in s3.list_objects_v2(Bucket="exports")
+    assert s3.list_multipart_uploads(Bucket="exports").get("Uploads", []) == []
+
+
+def _write_mib(writer: MultipartUploadWriter, mib: int) -> None:
+    for _ in range(mib):
+        writer.write(b"z" * (1024 * 1024))

@@ -7,11 +7,17 @@ among them, ignore it, hence the HEAD as well).
 
 The writer hashes what it uploads (SHA-256 of the stored bytes, after gzip) and counts bytes,
 so the manifest can name both without reading the object back.
+
+Parts go up from one uploader thread while the caller reads the next part (the upload waits on
+the network, which releases the GIL); the next part is handed over once the previous one is
+sent, so memory holds about two parts (one being filled, one being sent).
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +28,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
-DEFAULT_PART_SIZE = 8 * 1024 * 1024
+# S3's minimum: the writer holds about two parts, and a metadata table never nears 10,000 parts.
+DEFAULT_PART_SIZE = MIN_PART_SIZE
 
 
 class S3UploadError(MwaaExtrasError):
@@ -78,6 +85,13 @@ class MultipartUploadWriter:
         self._size = 0
         self._upload_id: str | None = None
         self.result: UploadedObject | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+        self._thread: threading.Thread | None = None
+        self._error: S3UploadError | None = None
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._multipart = False
 
     def __enter__(self) -> MultipartUploadWriter:
         return self
@@ -104,10 +118,41 @@ class MultipartUploadWriter:
         return n
 
     def _flush_part(self) -> None:
+        """Hand the pending bytes to the uploader thread (hashed here, in order)."""
         body = bytes(self._pending)
         del self._pending[:]
         self._sha.update(body)
         self._size += len(body)
+        self._multipart = True
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._upload_parts, name=f"s3-upload-{self.key}", daemon=True
+            )
+            self._thread.start()
+        # Hand the part over once the previous one is sent: one part in flight and one being
+        # filled, never a third waiting in between (memory, not speed, bounds a queue of one).
+        while not self._idle.wait(timeout=0.5):
+            self._raise_upload_error()
+        self._raise_upload_error()
+        self._idle.clear()
+        self._queue.put(body)
+
+    def _upload_parts(self) -> None:
+        try:
+            while (body := self._queue.get()) is not None:
+                if not self._stop.is_set():  # aborting: drain without uploading
+                    self._upload_part(body)
+                del body
+                self._idle.set()
+        except S3UploadError as err:
+            self._error = err
+        except Exception as err:  # anything else still reaches the caller as one line
+            self._error = S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}")
+        if self._error is not None:
+            self._stop.set()
+            self._idle.set()  # wake the writer, which then raises the error
+
+    def _upload_part(self, body: bytes) -> None:
         if self._upload_id is None:
             ensure_absent(self._s3, self.bucket, self.key)
         try:
@@ -124,6 +169,23 @@ class MultipartUploadWriter:
             raise S3UploadError(f"uploading s3://{self.bucket}/{self.key} failed: {_reason(err)}") from None
         self._parts.append({"PartNumber": number, "ETag": part["ETag"]})
 
+    def _raise_upload_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _finish_uploads(self) -> None:
+        """Wait until every queued part is sent (or the thread has failed)."""
+        if self._thread is None:
+            return
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        self._thread = None
+
     def close(self) -> UploadedObject:
         """Upload what is left and complete the upload (a single PUT for a small object)."""
         if self.result is not None:
@@ -131,7 +193,7 @@ class MultipartUploadWriter:
         if self._compressor is not None:
             self._pending += self._compressor.flush()
         try:
-            if self._upload_id is None:
+            if not self._multipart:
                 body = bytes(self._pending)
                 del self._pending[:]
                 self._sha.update(body)
@@ -140,6 +202,8 @@ class MultipartUploadWriter:
             else:
                 if self._pending:
                     self._flush_part()
+                self._finish_uploads()
+                self._raise_upload_error()
                 self._s3.complete_multipart_upload(
                     Bucket=self.bucket,
                     Key=self.key,
@@ -157,6 +221,8 @@ class MultipartUploadWriter:
         return self.result
 
     def abort(self) -> None:
+        self._stop.set()
+        self._finish_uploads()
         if self._upload_id is not None:
             try:
                 self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)

@@ -104,7 +104,9 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
             archive=settings,
             dry_run=self.count_only,
         )
-        self.log.info("%s (%d batches)", report.summary(), report.batches)
+        self.log.info(
+            "%s (%d batches, longest %.2f s)", report.summary(), report.batches, report.longest_batch_seconds
+        )
         return {
             "cutoff": report.cutoff.isoformat(),
             "dry_run": report.dry_run,
