@@ -29,7 +29,9 @@ def _plugin_import_errors() -> dict[str, str]:
         from airflow import plugins_manager
 
         plugins_manager.ensure_plugins_loaded()  # type: ignore[no-untyped-call,unused-ignore]
-        errors = getattr(plugins_manager, "import_errors", {})
+        # Airflow 3.2+ keeps them behind get_import_errors(); older versions in a module global.
+        getter = getattr(plugins_manager, "get_import_errors", None)
+        errors = getter() if getter else getattr(plugins_manager, "import_errors", {})
     except Exception as err:
         return {"plugins": f"{type(err).__name__}: {err}"}
     return {str(k): str(v) for k, v in errors.items()}
