@@ -65,7 +65,9 @@ def _uncompressed_requests(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def hook(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudWatchMetricsHook]:
     monkeypatch.setenv("AIRFLOW_ENV_NAME", "test-env")
-    return CloudWatchMetricsHook()
+    # Behaviour, not speed: moto on a loaded 2-core CI machine can take longer than the 10 s
+    # default read timeout, which would count the data as lost (the defaults have their own test).
+    return CloudWatchMetricsHook(config=cloudwatch_client_config(read_timeout=120), time_budget=300)
 
 
 def test_metrics_exist_with_exact_names_values_units_and_dimensions(

@@ -209,7 +209,7 @@ class MultipartUploadWriter:
                     Key=self.key,
                     UploadId=self._upload_id,
                     MultipartUpload={"Parts": self._parts},
-                    IfNoneMatch="*",
+                    **if_none_match(self._s3, "CompleteMultipartUpload"),
                 )
         except S3UploadError:
             self.abort()
@@ -243,11 +243,24 @@ def ensure_absent(s3_client: Any, bucket: str, key: str) -> None:
     raise S3UploadError(_exists(bucket, key))
 
 
+def if_none_match(s3_client: Any, operation: str) -> dict[str, str]:
+    """``IfNoneMatch="*"`` where this botocore knows it (1.35+); older ones (MWAA 2.9.2's) reject
+    the parameter, and there the HEAD check before the write is the only guard."""
+    members = s3_client.meta.service_model.operation_model(operation).input_shape.members
+    return {"IfNoneMatch": "*"} if "IfNoneMatch" in members else {}
+
+
 def put_new_object(s3_client: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:
     """PUT an object that must not exist yet (HEAD first, then ``If-None-Match: *``)."""
     ensure_absent(s3_client, bucket, key)
     try:
-        s3_client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+        s3_client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            **if_none_match(s3_client, "PutObject"),
+        )
     except Exception as err:
         raise S3UploadError(f"uploading s3://{bucket}/{key} failed: {_reason(err)}") from None
 
