@@ -40,6 +40,7 @@ BLOCK_TIMEOUT = 300
 COPIED = {
     "my-project": REPO / "tests" / "deploy" / "projects" / "clean",
     "plugins": HERE / "workspace" / "my-plugins",
+    "examples/local_project": REPO / "examples" / "local_project",
 }
 SEED_COMMANDS = r"""
 import json, sys
