@@ -17,7 +17,7 @@ from airflow_mwaa_extras.plugins import task_metrics_listener
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.faulty_http import FaultyHttpProxy
 from airflow_mwaa_extras.testing.local_aws import CLOSED_ENDPOINT, LocalAws
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 from tests.hooks.test_cloudwatch_metrics import get_values, stored_count
 from tests.operators.test_worker_metrics import DAG_ID, run_example_dag
 
@@ -264,7 +264,7 @@ class HookTimer:
     """Times the listener hook calls of Airflow's own plugin manager (pluggy's call monitoring)."""
 
     def __init__(self) -> None:
-        if AIRFLOW_V_3_0_PLUS:  # the task runner's own manager
+        if AIRFLOW_V_3_1_PLUS:  # the task runner's own manager (3.0's task runner uses core's)
             from airflow.sdk.listener import get_listener_manager
         else:
             from airflow.listeners.listener import get_listener_manager
