@@ -9,6 +9,7 @@ import pytest
 
 from airflow_mwaa_extras.metadata.db_clean_archive import DbCleanPlan, parse_dry_run
 from airflow_mwaa_extras.metadata.manifest import ManifestVerificationError
+from airflow_mwaa_extras.metadata.rest_export import REST_TABLES, window_params
 
 # What ``airflow db clean --dry-run --tables dag_run,task_instance,log`` prints on 3.3.1.
 DRY_RUN = """
@@ -62,3 +63,16 @@ def test_a_difference_stops_the_cleanup(counts: dict[str, int], message: str) ->
 def test_an_unreadable_dry_run_stops_the_cleanup() -> None:
     with pytest.raises(ManifestVerificationError, match="db clean would delete None"):
         _plan(dag_run=1).check_dry_run("Error: something else entirely")
+
+
+def test_every_rest_filter_is_one_airflow_3_0_knows() -> None:
+    """Airflow 3.0's /api/v2 (MWAA 3.0.6) has only _gte/_lte date filters and ignores an unknown
+    _lt, which then selects every row: the REST paths must send "before" as _lte - 1 µs."""
+    cutoff = datetime(2026, 1, 1, tzinfo=UTC)
+    plan = DbCleanPlan(cutoff=cutoff, deleted_runs=set(), kept_runs=set())
+    scans = [scan for selection in plan.selections().values() for scan in selection.scans]
+    scans += [window_params(table, "v2", cutoff, cutoff) for table in REST_TABLES]
+    names = {name for scan in scans for name in scan}
+    assert not {name for name in names if name.endswith(("_lt", "_gt"))}, names
+    assert window_params("dag_run", "v2", None, cutoff)["logical_date_lte"] == "2025-12-31T23:59:59.999999Z"
+    assert {"start_date_lte", "run_after_lte"} <= names

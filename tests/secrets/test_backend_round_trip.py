@@ -22,7 +22,7 @@ import pytest
 from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
 from airflow_mwaa_extras.testing.local_aws import LocalAws
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_1_PLUS
 from tests.secrets.awkward import (
     AWKWARD_CONNECTIONS,
     AWKWARD_VARIABLES,
@@ -89,12 +89,13 @@ def _config_options(*args: str, capsys: pytest.CaptureFixture[str]) -> dict[str,
 
 def _backends(options: dict[str, str]) -> list[Any]:
     """The backend class the options name, built with their kwargs: once with the core Connection
-    class and, on Airflow 3, once with the Task SDK's (what tasks deserialise with)."""
+    class and, on Airflow 3.1+, once with the Task SDK's (what tasks deserialise with there; 3.0's
+    task runner takes the backend's core Connection as it is and has no _set_connection_class)."""
     module_name, _, class_name = options["secrets.backend"].rpartition(".")
     backend_class = getattr(importlib.import_module(module_name), class_name)
     kwargs = json.loads(options["secrets.backend_kwargs"])
     backends = [backend_class(**kwargs)]
-    if AIRFLOW_V_3_0_PLUS:
+    if AIRFLOW_V_3_1_PLUS:
         from airflow.sdk.definitions.connection import Connection as SdkConnection
 
         sdk_backend = backend_class(**kwargs)

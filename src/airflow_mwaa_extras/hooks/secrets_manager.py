@@ -29,10 +29,18 @@ class SecretNotFoundError(MwaaExtrasError):
 
 def _mask_secret_function() -> Callable[..., None]:
     if version_compat.AIRFLOW_V_3_0_PLUS and not version_compat.AIRFLOW_V_3_1_PLUS:
-        # Airflow 3.0 kept mask_secret here; 3.1 moved it to airflow.sdk.log.
-        module = importlib.import_module("airflow.sdk.execution_time.secrets_masker")
-        return module.mask_secret  # type: ignore[no-any-return]
+        return _mask_secret_airflow_3_0
     return version_compat.mask_secret  # type: ignore[no-any-return]
+
+
+def _mask_secret_airflow_3_0(secret: str) -> None:
+    # Airflow 3.0 kept mask_secret here (3.1 moved it to airflow.sdk.log). Its mask_secret tells
+    # the supervisor first and the local masker second, and the in-process supervisor of
+    # `airflow tasks test` / `dags test` debug-logs the MaskSecret message with its value to
+    # stdout in between. Registering locally first makes that line print *** instead.
+    module = importlib.import_module("airflow.sdk.execution_time.secrets_masker")
+    module._secrets_masker().add_mask(secret)
+    module.mask_secret(secret)
 
 
 def mask_value(value: Any) -> None:

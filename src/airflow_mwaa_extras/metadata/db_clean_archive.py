@@ -32,6 +32,7 @@ from airflow_mwaa_extras.metadata.rest_export import (
     PageFetcher,
     RestExportError,
     RestSelection,
+    before_params,
 )
 
 DB_CLEAN_TABLES = ("dag_run", "task_instance", "log")
@@ -73,12 +74,13 @@ class DbCleanPlan:
 
     def selections(self) -> dict[str, RestSelection]:
         cut = formats.format_timestamp(self.cutoff)
+        started_before = {**before_params("start_date", self.cutoff), "order_by": "id"}
         return {
-            "dag_run": RestSelection([{"start_date_lt": cut, "order_by": "id"}], self._accept_run),
+            "dag_run": RestSelection([started_before], self._accept_run),
             # A task instance goes when it started before the cutoff, or with its run. Every
             # task instance of a deleted run became runnable (run_after) before the run started.
             "task_instance": RestSelection(
-                [{"start_date_lt": cut, "order_by": "id"}, {"run_after_lt": cut, "order_by": "id"}],
+                [started_before, {**before_params("run_after", self.cutoff), "order_by": "id"}],
                 self._accept_ti,
             ),
             "log": RestSelection([{"before": cut, "order_by": "event_log_id"}], self._accept_log),
@@ -145,7 +147,7 @@ def plan_db_clean(fetch: PageFetcher, cutoff: datetime, *, page_size: int = DEFA
     """
     old: dict[str, list[tuple[str, datetime | None]]] = {}
     latest_old: dict[str, datetime] = {}
-    params = {"start_date_lt": formats.format_timestamp(cutoff), "order_by": "id"}
+    params = {**before_params("start_date", cutoff), "order_by": "id"}
     for run in _pages(fetch, "/dags/~/dagRuns", "dag_runs", params, page_size):
         started = _when(run.get("start_date"))
         old.setdefault(run["dag_id"], []).append((run["dag_run_id"], started))

@@ -210,6 +210,19 @@ def _iso(value: datetime) -> str:
     return formats.format_timestamp(value)
 
 
+def before_params(field: str, when: datetime) -> dict[str, str]:
+    """The filter "``field`` strictly before ``when``" in a form every REST API version takes.
+
+    Airflow 3.0's ``/api/v2`` (MWAA 3.0.6) knows only ``_gte``/``_lte`` and silently ignores an
+    unknown ``_lt``, so a ``_lt`` filter returned every row there. Airflow keeps microseconds,
+    so ``<= when - 1 µs`` selects exactly the rows ``< when`` selects, on 2.x, 3.0 and 3.1+.
+
+    :param field: a date filter's base name, e.g. ``start_date``
+    :param when: the exclusive upper bound
+    """
+    return {f"{field}_lte": _iso(when - _ONE_MICROSECOND)}
+
+
 def window_params(
     table: str, api_version: str, newer_than: datetime | None, older_than: datetime | None
 ) -> dict[str, str]:
@@ -227,10 +240,7 @@ def window_params(
     if newer_than is not None:
         params[f"{date}_gte"] = _iso(newer_than)
     if older_than is not None:
-        if api_version == "v2":
-            params[f"{date}_lt"] = _iso(older_than)
-        else:  # /api/v1 has no _lt
-            params[f"{date}_lte"] = _iso(older_than - _ONE_MICROSECOND)
+        params.update(before_params(date, older_than))
     if table == "dag_run" or api_version == "v2":
         params["order_by"] = "id"
     return params

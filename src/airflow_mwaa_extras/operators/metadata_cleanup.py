@@ -179,12 +179,12 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
 
     def _refuse_old_active_runs(self, fetch: Any, cutoff: Any) -> None:
         """core's db clean deletes by start date whatever the state: refuse while old runs are active."""
-        from airflow_mwaa_extras.metadata.formats import format_timestamp
+        from airflow_mwaa_extras.metadata.rest_export import before_params
 
         stuck = []
         for state in ("running", "queued"):
             page = fetch(
-                "/dags/~/dagRuns", {"state": state, "start_date_lt": format_timestamp(cutoff), "limit": 5}
+                "/dags/~/dagRuns", {"state": state, **before_params("start_date", cutoff), "limit": 5}
             )
             stuck += [f"{r.get('dag_id')}/{r.get('dag_run_id')}" for r in page.get("dag_runs", [])]
         if stuck:
