@@ -114,6 +114,24 @@ def _site_packages_without_us(target: Path) -> Path:
     return target
 
 
+def _run_vendored(
+    home: AirflowHome, setting: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """`airflow plugins` for a plugins-folder-only install: our package not on sys.path."""
+    site_packages = _site_packages_without_us(tmp_path / "site-packages")
+    env = home.full_env(setting)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-S", "-c", VENDORED_RUNNER, str(site_packages)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 VENDORED_RUNNER = r"""
 import site, sys
 site.addsitedir(sys.argv[1])
@@ -136,18 +154,7 @@ def test_vendored_copy_in_the_plugins_folder_without_pip(
     )
     (home.plugins_folder / ".airflowignore").write_text("airflow_mwaa_extras\n")
     (home.plugins_folder / "mwaa_extras_plugins.py").write_text(FOLDER_FILE)
-    site_packages = _site_packages_without_us(tmp_path / "site-packages")
-    env = home.full_env(TZ)
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", VENDORED_RUNNER, str(site_packages)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = _run_vendored(home, TZ, tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     plugins = [p for p in _listed(proc.stdout) if p["name"] in OURS]
@@ -231,18 +238,7 @@ def test_vendored_zip_one_bad_setting_drops_only_its_plugin(
     )
     with zipfile.ZipFile(build_plugins_zip(src, tmp_path / "plugins.zip", vendor_self=True).path) as zf:
         zf.extractall(home.plugins_folder)
-    site_packages = _site_packages_without_us(tmp_path / "site-packages")
-    env = home.full_env(bad_setting)
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", VENDORED_RUNNER, str(site_packages)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = _run_vendored(home, bad_setting, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     expected = {p["name"] for p in _listed(proc.stdout)}
     ours = {
