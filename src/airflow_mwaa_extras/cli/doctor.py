@@ -38,7 +38,7 @@ def _refuse_unsupported(version: str | None) -> None:
     from packaging.version import InvalidVersion
 
     from airflow_mwaa_extras import version_compat
-    from airflow_mwaa_extras.deploy.requirements import supported_versions
+    from airflow_mwaa_extras.deploy.mwaa_data import supported_versions
     from airflow_mwaa_extras.exceptions import UsageError
 
     try:
@@ -54,7 +54,7 @@ def _refuse_unsupported(version: str | None) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.deploy.doctor import DoctorOptions, run_doctor
-    from airflow_mwaa_extras.deploy.requirements import default_airflow_version
+    from airflow_mwaa_extras.deploy.mwaa_data import default_airflow_version
 
     _refuse_unsupported(args.airflow_version)
     options = DoctorOptions(

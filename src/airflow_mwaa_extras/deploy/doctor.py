@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from airflow_mwaa_extras.deploy import offline, plugins_zip, requirements, startup_script
+from airflow_mwaa_extras.deploy import (
+    mwaa_data,
+    offline,
+    plugins_zip,
+    requirements,
+    requirements_file,
+    startup_script,
+)
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
@@ -100,8 +107,8 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
         report.add(offline.check_offline(req_text, version, plugin_target, check_size=False))
     if plugin_target is not None:
         report.ran("plugins")
-        provided = set(requirements.airflow_constraints(version)) | set(requirements.essential_pins(version))
-        provided |= plugins_zip.requirement_names(req_text or "")
+        provided = set(mwaa_data.airflow_constraints(version)) | set(mwaa_data.essential_pins(version))
+        provided |= requirements_file.requirement_names(req_text or "")
         try:
             report.add(
                 plugins_zip.check_plugins(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import stat
 import sys
 import zipfile
@@ -18,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from airflow_mwaa_extras.deploy.report import Finding, Severity
@@ -389,17 +387,3 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     caught = {t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in types}
     return bool(caught & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-
-
-def requirement_names(text: str) -> set[str]:
-    """Distribution names a requirements.txt installs (options and bad lines ignored)."""
-    names: set[str] = set()
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line or line.startswith("-"):
-            continue
-        try:
-            names.add(canonicalize_name(Requirement(line).name))
-        except InvalidRequirement:
-            continue
-    return names
