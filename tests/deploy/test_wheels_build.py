@@ -19,7 +19,7 @@ import pytest
 from airflow_mwaa_extras import __version__
 from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, wheels
-from airflow_mwaa_extras.deploy.doctor import DoctorOptions, parse_dag_folder, run_doctor
+from airflow_mwaa_extras.deploy.doctor import DoctorOptions, check_dag_folder, run_doctor
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.testing import offline_install
@@ -315,4 +315,4 @@ def test_offline_install_on_mwaa_2x_base_moves_no_pin_and_the_dag_parses(
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "offline_wheels.py").write_text(OFFLINE_DAG)
-    assert parse_dag_folder(dags, None, python=str(python), timeout=300) == []
+    assert check_dag_folder(dags, None, python=str(python), timeout=300) == []

@@ -38,6 +38,16 @@ from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
 
+__all__ = [
+    "CONFIG_FILE",
+    "PARSE_TIMEOUT",
+    "DoctorOptions",
+    "check_dag_folder",
+    "dag_findings",
+    "probe_dag_folder",
+    "run_doctor",
+]
+
 CONFIG_FILE = "airflow_configuration_options.json"
 PARSE_TIMEOUT = 300.0
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -135,7 +145,7 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
     if dags.is_dir() and options.parse_dags:
         report.ran("dags")
         with _plugins_folder(plugin_target) as folder:
-            report.add(parse_dag_folder(dags, folder, python=options.python, timeout=options.timeout))
+            report.add(check_dag_folder(dags, folder, python=options.python, timeout=options.timeout))
     elif not dags.is_dir():
         report.notes.append("no dags/ folder")
     return report
@@ -313,7 +323,7 @@ def _plugins_folder(target: Path | None) -> Iterator[Path | None]:
 # -- DAGs --------------------------------------------------------------------------------------
 
 
-def parse_dag_folder(
+def check_dag_folder(
     dags: Path, plugins: Path | None, *, python: str = sys.executable, timeout: float = PARSE_TIMEOUT
 ) -> list[Finding]:
     """Parse ``dags`` in a subprocess of ``python`` (the project's Airflow) and report what MWAA would.

@@ -20,6 +20,20 @@ from packaging.version import Version
 
 from airflow_mwaa_extras.deploy import mwaa_data
 
+__all__ = [
+    "BASE_RESOLVED",
+    "PLUGINS_DIR",
+    "UV_PLATFORM",
+    "WheelFile",
+    "marker_environment",
+    "mwaa_base",
+    "parse_wheel",
+    "platform_label",
+    "python_tuple",
+    "target_tags",
+    "zip_wheels",
+]
+
 PLUGINS_DIR = "/usr/local/airflow/plugins"  # where MWAA unpacks plugins.zip
 UV_PLATFORM = "x86_64-manylinux_2_28"
 BASE_RESOLVED = mwaa_data.BASE_RESOLVED

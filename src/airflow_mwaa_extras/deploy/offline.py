@@ -22,6 +22,8 @@ from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, plugins_zip, re
 from airflow_mwaa_extras.deploy.mwaa_platform import WheelFile
 from airflow_mwaa_extras.deploy.report import Finding, Severity
 
+__all__ = ["check_offline", "has_no_index"]
+
 
 def has_no_index(text: str) -> bool:
     return any(

@@ -4,6 +4,9 @@ The builder writes the folder's *contents* at the top level (no wrapping folder,
 mistake of zipping from outside the folder or with Windows' built-in zip), stores 755 for every
 entry, leaves byte code out and fixes timestamps and order so the same input gives the same
 bytes (and the same S3 object version only when something changed).
+
+Its command line is ``mwaa-extras plugins`` (:mod:`airflow_mwaa_extras.cli.plugins_zip`); the
+Airflow plugins it can vendor into the zip live in :mod:`airflow_mwaa_extras.plugins`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ from packaging.utils import canonicalize_name
 from airflow_mwaa_extras.deploy.report import Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.plugin_classes import PLUGINS
+
+__all__ = [
+    "PACKAGE",
+    "SHIM_PREFIX",
+    "SIZE_ADVICE",
+    "BuildResult",
+    "build_plugins_zip",
+    "check_plugins",
+    "shim_modules",
+]
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FILE_MODE = 0o100755

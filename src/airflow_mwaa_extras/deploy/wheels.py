@@ -35,6 +35,26 @@ from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, plugins_zip, re
 from airflow_mwaa_extras.deploy.uv import require_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 
+__all__ = [
+    "DOWNLOAD_ATTEMPTS",
+    "RESOLVE_TIMEOUT",
+    "SELF_NAME",
+    "LockedPackage",
+    "LockedWheel",
+    "WheelsBuildResult",
+    "best_wheel",
+    "build_self_wheel",
+    "build_wheels_zip",
+    "cache_dir",
+    "fetch_wheel",
+    "find_uv",
+    "lock",
+    "pinned_lines",
+    "read_user_requirements",
+    "render_base",
+    "render_requirements",
+]
+
 SELF_NAME = canonicalize_name("airflow-mwaa-extras")
 RESOLVE_TIMEOUT = 600.0
 DOWNLOAD_ATTEMPTS = 3

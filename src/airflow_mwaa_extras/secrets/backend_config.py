@@ -18,6 +18,20 @@ from packaging.version import InvalidVersion, Version
 
 from airflow_mwaa_extras.exceptions import UsageError
 
+__all__ = [
+    "AMAZON_PROVIDER",
+    "BACKEND_CLASS",
+    "DEFAULT_CONNECTIONS_PREFIX",
+    "DEFAULT_VARIABLES_PREFIX",
+    "LOOKUP_PATTERN_MIN_PROVIDER",
+    "BackendConfig",
+    "check_provider_support",
+    "config_from_kwargs",
+    "installed_amazon_provider",
+    "mwaa_amazon_provider",
+    "unknown_kwargs",
+]
+
 BACKEND_CLASS = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 AMAZON_PROVIDER = "apache-airflow-providers-amazon"
 LOOKUP_PATTERN_MIN_PROVIDER = Version("7.3.0")

@@ -23,7 +23,6 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,10 +34,12 @@ class AirflowHomeError(MwaaExtrasError):
 
 
 def installed_airflow_version() -> str:
-    try:
-        return metadata.version("apache-airflow")
-    except metadata.PackageNotFoundError as err:
-        raise AirflowHomeError("Apache Airflow is not installed in this environment") from err
+    """The installed Airflow's version (:data:`~airflow_mwaa_extras.version_compat.AIRFLOW_VERSION`)."""
+    from airflow_mwaa_extras.version_compat import AIRFLOW_VERSION
+
+    if AIRFLOW_VERSION is None:
+        raise AirflowHomeError("Apache Airflow is not installed in this environment")
+    return str(AIRFLOW_VERSION)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import time
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
 from airflow_mwaa_extras.deploy import mwaa_data
-from airflow_mwaa_extras.deploy.doctor import DoctorOptions, parse_dag_folder, run_doctor
+from airflow_mwaa_extras.deploy.doctor import DoctorOptions, check_dag_folder, run_doctor
 from airflow_mwaa_extras.deploy.wheels import build_wheels_zip
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.testing import offline_install
@@ -91,7 +91,7 @@ def run(ctx: DemoContext) -> None:
         f"pip install --no-index, index at {offline_install.UNREACHABLE_INDEX}: added {sorted(done.added)}"
     )
     ctx.say("no package of MWAA's base install changed")
-    findings = parse_dag_folder(project / "dags", None, python=str(python))
+    findings = check_dag_folder(project / "dags", None, python=str(python))
     if findings:
         raise DemoStepError(f"the DAG importing every requirement does not parse: {findings[0].message}")
     ctx.say("a DAG importing every requirement parses in that environment")

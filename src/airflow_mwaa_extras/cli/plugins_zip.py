@@ -1,10 +1,16 @@
-"""``mwaa-extras plugins build|check``: a reproducible plugins.zip, and the checks MWAA does not do."""
+"""``mwaa-extras plugins build|check``: a reproducible plugins.zip, and the checks MWAA does not do.
+
+The command line only; the builder and the checks are :mod:`airflow_mwaa_extras.deploy.plugins_zip`.
+The Airflow plugins this package registers are another thing: :mod:`airflow_mwaa_extras.plugins`.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 from typing import Any
+
+__all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
