@@ -168,16 +168,8 @@ def build_uri(parts: ConnectionParts) -> str:
     """
     (core, *_) = _connection_classes()
     as_json = bool(parts.extra) and _extra_as_json(parts.extra or {})
-    conn = core(
-        conn_id=parts.conn_id,
-        conn_type=parts.conn_type,
-        host=parts.host,
-        login=parts.login,
-        password=parts.password,
-        schema=parts.schema,
-        port=parts.port,
-        extra=None if as_json or not parts.extra else json.dumps(parts.extra),
-    )
+    fields = {name: getattr(parts, name) for name in ("conn_id", *JSON_KEYS) if name != "extra"}
+    conn = core(**fields, extra=None if as_json or not parts.extra else json.dumps(parts.extra))
     uri: str = conn.get_uri()
     if as_json:
         uri += ("?" if parts.schema else "/?") + urlencode({"__extra__": json.dumps(parts.extra)})
