@@ -4,11 +4,14 @@ MWAA's guide builds connection URIs with ``str.format`` and encodes only the rol
 password holding ``/``, ``+`` or ``@`` yields a URI that Airflow reads back wrong. Here the URI
 is written by Airflow's own ``Connection.get_uri`` (every component percent-encoded), and every
 secret string (URI or JSON) is parsed back with Airflow's ``Connection`` class (and, on Airflow
-3, the Task SDK's, which workers use) and compared field by field with the parts it was built from. A mismatch names the connection and
-the field, never the value.
+3, the Task SDK's, which workers use) and compared field by field with the parts it was built
+from. A mismatch names the connection and the field, never the value.
 
 Empty and missing values count as the same (``None`` == ``""``, an empty extra == no extra):
 Airflow's URI form cannot tell them apart, and hooks treat both as "not set".
+
+About 370 lines: building, parsing back and checking user-given URI text share
+:class:`ConnectionParts` and Airflow's parsers; apart, each half would import the other.
 """
 
 from __future__ import annotations
