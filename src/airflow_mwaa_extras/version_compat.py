@@ -127,7 +127,7 @@ def require_airflow() -> Version:
     return AIRFLOW_VERSION
 
 
-def parse_dag_folder(folder: str | Path) -> Any:
+def load_dagbag(folder: str | Path) -> Any:
     """A DagBag of ``folder`` without Airflow's bundled examples, on any supported version.
 
     DagBag moved to ``airflow.dag_processing.dagbag`` in 3.1 (the old path warns), and 3.x

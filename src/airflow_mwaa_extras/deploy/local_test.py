@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_mwaa_extras.deploy import local_env, local_project, plugins_zip, requirements, startup_script
+from airflow_mwaa_extras.deploy import (
+    local_env,
+    local_project,
+    mwaa_data,
+    plugins_zip,
+    requirements,
+    startup_script,
+)
 from airflow_mwaa_extras.deploy.doctor import CONFIG_FILE, _load_config, dag_findings, probe_dag_folder
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
@@ -80,7 +87,7 @@ def prepare(
         raise UsageError(f"project folder not found: {project}")
     version = options.airflow_version
     host_python = local_env.interpreter_version(options.python)
-    mwaa_python = requirements.python_version_for(version)
+    mwaa_python = mwaa_data.python_version_for(version)
     if host_python != mwaa_python:
         report.notes.append(
             f"MWAA itself runs Airflow {version} on Python {mwaa_python}; this environment uses Python "
