@@ -67,7 +67,7 @@ def _up(args: argparse.Namespace) -> int:
     import tempfile
 
     from airflow_mwaa_extras.deploy import local_up
-    from airflow_mwaa_extras.deploy.local_test import parse_and_test, prepare
+    from airflow_mwaa_extras.deploy.local_test import forget_run_bytecode, parse_and_test, prepare
     from airflow_mwaa_extras.deploy.report import Report
     from airflow_mwaa_extras.exceptions import UsageError
 
@@ -79,12 +79,16 @@ def _up(args: argparse.Namespace) -> int:
     options = _options(args)
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-local-up-") as tmp:
         prepared = prepare(args.project, options, report, Path(tmp))
-        if prepared is not None and not report.has_errors:
-            parse_and_test(prepared, args.project, options, report)
-        print(report.to_text(), flush=True)
-        if prepared is None or report.has_errors:
+        if prepared is None:
+            print(report.to_text(), flush=True)
             return 1
-        return local_up.serve(prepared, args.port, args.pg_dsn)
+        try:
+            if not report.has_errors:
+                parse_and_test(prepared, args.project, options, report)
+            print(report.to_text(), flush=True)
+            return 1 if report.has_errors else local_up.serve(prepared, args.port, args.pg_dsn)
+        finally:
+            forget_run_bytecode(prepared)
 
 
 def _test(args: argparse.Namespace) -> int:
