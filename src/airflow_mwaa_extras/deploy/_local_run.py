@@ -133,7 +133,9 @@ def newest_execution_api_only() -> None:
                 raise LookupError("not the client's version")
             slim = copy.copy(router)
             slim.routes = [r for r in router.routes if _DELETED_ROUTE_TAG not in getattr(r, "tags", ())]
-            bundle = VersionBundle(HeadVersion(), Version(newest.value), api_version_var=versions.api_version_var)
+            bundle = VersionBundle(
+                HeadVersion(), Version(newest.value), api_version_var=versions.api_version_var
+            )
             return every_version(slim, bundle, **kwargs)
         except Exception:
             return every_version(router, versions, **kwargs)
