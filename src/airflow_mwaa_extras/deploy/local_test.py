@@ -304,12 +304,16 @@ def _read(path: Path) -> str:
 
 def _dag_test_finding(dag_id: str, outcome: Outcome, workdir: Path) -> Finding:
     state = outcome.states.get(dag_id)
-    if state is None:
-        reason = f"took more than {DAG_TEST_TIMEOUT:.0f} s" if outcome.timed_out else "did not run"
+    log = _read(workdir / "run" / "logs" / f"{dag_id}.log")
+    if state is None:  # the process ended (or was stopped) during or before this DAG's run
+        reason = (
+            f"took more than {DAG_TEST_TIMEOUT:.0f} s"
+            if outcome.timed_out
+            else f"did not finish: {_tail(log)}"
+        )
         return Finding("dags.test-failed", Severity.ERROR, f"{dag_id}: dags test {reason}")
     if state["state"] == "success":
         return Finding("dags.test-passed", Severity.INFO, f"{dag_id}: airflow dags test succeeded")
-    log = _read(workdir / "run" / "logs" / f"{dag_id}.log")
     error = state.get("error", "").strip().splitlines()[:1]  # an exception's first line, not its SQL
     detail = error[0][:500] if error else _tail(log)
     message = f"{dag_id}: airflow dags test failed (DAG run {state['state']}): {detail}"
