@@ -21,10 +21,12 @@ def register(subparsers: Any) -> None:
         description="MWAA's base install under the version's constraints plus requirements.txt with "
         "MWAA's rules (cached under ~/.cache/airflow-mwaa-extras/local), plugins.zip unpacked, "
         "airflow_configuration_options.json applied, startup.sh run, every DAG parsed, and each "
-        "DAG_ID run with 'airflow dags test' on a throw-away SQLite metadata DB. Exits 1 on any error.",
+        "DAG_ID run as 'airflow dags test' runs it, on a throw-away SQLite metadata DB. Exits 1 on any error.",
     )
     test.add_argument("project", type=Path, metavar="PROJECT")
-    test.add_argument("dag_ids", nargs="*", metavar="DAG_ID", help="DAGs to run with airflow dags test")
+    test.add_argument(
+        "dag_ids", nargs="*", metavar="DAG_ID", help="DAGs to run as airflow dags test runs them"
+    )
     test.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")
     test.add_argument(
         "--python",
