@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from airflow_mwaa_extras.deploy.requirements import expected_constraint_url
+from airflow_mwaa_extras.deploy.mwaa_data import expected_constraint_url
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "local_project"
 GOALS = {"cold": 60.0, "warm": 10.0}

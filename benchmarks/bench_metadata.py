@@ -345,8 +345,8 @@ def run_sqlite(tmp: Path, runs: int, tasks: int, aws_env: dict[str, str]) -> lis
     """The portable path's memory on SQLite: export and cleanup of the same history."""
     from sqlalchemy import create_engine
 
-    from airflow_mwaa_extras.metadata.seed import seed_history
     from airflow_mwaa_extras.testing.airflow_home import create_airflow_home
+    from airflow_mwaa_extras.testing.metadata_seed import seed_history
 
     home = create_airflow_home(tmp / "sqlite-home")
     try:
@@ -391,9 +391,9 @@ def main() -> int:
 
     from sqlalchemy import create_engine
 
-    from airflow_mwaa_extras.metadata.seed import seed_history
     from airflow_mwaa_extras.testing.airflow_home import create_airflow_home
     from airflow_mwaa_extras.testing.local_aws import start_local_aws
+    from airflow_mwaa_extras.testing.metadata_seed import seed_history
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     tmp = Path(tempfile.mkdtemp(prefix="bench-metadata-"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from airflow_mwaa_extras.timezones import cron_schedule, start_date
+from airflow_mwaa_extras.dag_timezones import cron_schedule, start_date
 from airflow_mwaa_extras.version_compat import DAG, PythonOperator
 
 DAILY_NOON_LOS_ANGELES = cron_schedule("0 12 * * *", tz="America/Los_Angeles")

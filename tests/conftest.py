@@ -2,7 +2,10 @@
 
 Airflow reads its configuration when it is first imported, so the session's AIRFLOW_HOME is
 created and put into ``os.environ`` in ``pytest_configure``, before any test module (and so
-before Airflow) is imported.
+before Airflow) is imported. Its metadata DB is migrated later, once: when a test first asks for
+``airflow_home``, or before the first test when a collected module has imported Airflow (hooks
+and the ORM may read the DB in-process without asking for a fixture). ``pytest tests/metrics``
+imports no Airflow and migrates nothing.
 
 Environment variables:
 - ``MWAA_EXTRAS_TEST_PG_DSN``: a PostgreSQL server (``postgresql://user@127.0.0.1:PORT/postgres``)
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,10 +49,26 @@ def pytest_configure(config: pytest.Config) -> None:
     use_pg = os.environ.get("MWAA_EXTRAS_TEST_METADATA_DB", "sqlite") == "postgres"
     if use_pg and not PG_DSN:
         raise pytest.UsageError("MWAA_EXTRAS_TEST_METADATA_DB=postgres needs MWAA_EXTRAS_TEST_PG_DSN")
-    home = create_airflow_home(tmp / "airflow", dags_folder=EXAMPLE_DAGS, pg_dsn=PG_DSN if use_pg else None)
+    home = create_airflow_home(
+        tmp / "airflow", dags_folder=EXAMPLE_DAGS, pg_dsn=PG_DSN if use_pg else None, migrate=False
+    )
     os.environ.update(home.env)
     _session["tmp"] = tmp
     _session["home"] = home
+
+
+def _session_home() -> AirflowHome:
+    """The session's home, its metadata DB migrated on the first call."""
+    home: AirflowHome = _session["home"]
+    if not _session.get("migrated"):
+        home.migrate()
+        _session["migrated"] = True
+    return home
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if "airflow" in sys.modules and session.items:
+        _session_home()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -71,8 +91,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture(scope="session")
 def airflow_home() -> AirflowHome:
     """The session's Airflow home (already in ``os.environ``); its dags folder is example_dags/."""
-    home: AirflowHome = _session["home"]
-    return home
+    return _session_home()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mwaa_extras import __version__
-from airflow_mwaa_extras.deploy.requirements import find_uv
+from airflow_mwaa_extras.deploy.uv import find_uv
 
 REPO = Path(__file__).resolve().parents[1]
 

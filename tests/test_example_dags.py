@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.version_compat import parse_dag_folder
+from airflow_mwaa_extras.version_compat import load_dagbag
 
 EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
 EXAMPLE_FILES = sorted(p for p in EXAMPLE_DAGS.glob("*.py") if not p.name.startswith("_"))
@@ -18,7 +18,7 @@ def test_there_are_example_dags() -> None:
 
 @pytest.fixture(scope="module")
 def dagbag():  # type: ignore[no-untyped-def]
-    return parse_dag_folder(EXAMPLE_DAGS)
+    return load_dagbag(EXAMPLE_DAGS)
 
 
 def test_example_dags_have_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]

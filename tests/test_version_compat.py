@@ -90,13 +90,13 @@ def test_unsupported_reason_is_one_line_below_the_floor(version: str, refused: b
         assert reason == f"airflow-mwaa-extras supports Apache Airflow 2.9 and newer; found {version}"
 
 
-def test_parse_dag_folder_reads_a_dag_without_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_load_dagbag_reads_a_dag_without_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # filterwarnings=error turns the old DagBag import path's warning into a failure on 3.1+.
     (tmp_path / "one.py").write_text(
         "from airflow_mwaa_extras.version_compat import DAG\n"
         "with DAG('parsed_here', schedule=None):\n    pass\n"
     )
-    dagbag = version_compat.parse_dag_folder(tmp_path)
+    dagbag = version_compat.load_dagbag(tmp_path)
     assert dagbag.import_errors == {}
     assert list(dagbag.dag_ids) == ["parsed_here"]
 

@@ -82,6 +82,8 @@ _MOVED: dict[str, tuple[tuple[tuple[int, int, int], str], ...]] = {
         (_V3, "airflow.providers.standard.operators.python"),
         (_ANY, "airflow.operators.python"),
     ),
+    # what BaseOperator.defer() raises; 3.0 (MWAA 3.0.6) still raises airflow.exceptions' one
+    "TaskDeferred": ((_V3_1, "airflow.sdk.exceptions"), (_ANY, "airflow.exceptions")),
     "BaseTrigger": ((_ANY, "airflow.triggers.base"),),
     "TriggerEvent": ((_ANY, "airflow.triggers.base"),),
     "AirflowPlugin": ((_ANY, "airflow.plugins_manager"),),
@@ -125,7 +127,7 @@ def require_airflow() -> Version:
     return AIRFLOW_VERSION
 
 
-def parse_dag_folder(folder: str | Path) -> Any:
+def load_dagbag(folder: str | Path) -> Any:
     """A DagBag of ``folder`` without Airflow's bundled examples, on any supported version.
 
     DagBag moved to ``airflow.dag_processing.dagbag`` in 3.1 (the old path warns), and 3.x
@@ -150,6 +152,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # what type checkers see; the real names come from __getattr__ above
+    from airflow.exceptions import TaskDeferred as TaskDeferred
     from airflow.hooks.base import BaseHook as BaseHook
     from airflow.models.baseoperator import BaseOperator as BaseOperator
     from airflow.models.dag import DAG as DAG

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.deploy import local_project, requirements
+from airflow_mwaa_extras.deploy import local_project, mwaa_data
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "local_project"
 PROJECTS = Path(__file__).resolve().parent / "projects"
-VERSION = requirements.default_airflow_version(None)
+VERSION = mwaa_data.default_airflow_version(None)
 CLI = str(Path(sys.executable).with_name("mwaa-extras"))
 
 
@@ -31,7 +31,7 @@ def _project(tmp_path: Path, source: Path, requirements_text: str | None = None)
     target = tmp_path / source.name
     shutil.copytree(source, target)
     text = requirements_text if requirements_text is not None else (SAMPLE / "requirements.txt").read_text()
-    url = requirements.expected_constraint_url(VERSION)
+    url = mwaa_data.expected_constraint_url(VERSION)
     lines = [
         f'--constraint "{url}"' if line.startswith("--constraint") else line for line in text.splitlines()
     ]
@@ -71,7 +71,7 @@ def test_sample_project_passes_and_the_second_run_reuses_the_environment(
     # the task asserts the startup script's export and the configuration option reached it
     assert "local_sample: airflow dags test succeeded" in first.stdout
     assert "not run on this machine (MWAA's image is Amazon Linux): yum -y install libaio" in first.stdout
-    if requirements.python_version_for(VERSION) != f"{sys.version_info[0]}.{sys.version_info[1]}":
+    if mwaa_data.python_version_for(VERSION) != f"{sys.version_info[0]}.{sys.version_info[1]}":
         assert f"MWAA itself runs Airflow {VERSION} on Python 3.12" in first.stdout
     second = _local_test(project, local_cache, "local_sample")
     assert second.returncode == 0, second.stdout + second.stderr
@@ -243,9 +243,9 @@ def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(
 
 
 def test_a_requirement_without_a_wheel_for_mwaas_platform_is_named(tmp_path: Path) -> None:
-    from airflow_mwaa_extras.deploy import local_env
+    from airflow_mwaa_extras.deploy import local_env, mwaa_data
 
-    text = f'--constraint "{requirements.expected_constraint_url(VERSION)}"\ndocopt==0.6.2\n'  # sdist only
+    text = f'--constraint "{mwaa_data.expected_constraint_url(VERSION)}"\ndocopt==0.6.2\n'  # sdist only
     warnings = local_env.no_wheel_warnings(text, VERSION, tmp_path)
     assert len(warnings) == 1
     assert "no wheel for MWAA's platform" in warnings[0]

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from airflow_mwaa_extras.cli import main
+from airflow_mwaa_extras.deploy.mwaa_data import airflow_constraints
 from airflow_mwaa_extras.deploy.plugins_zip import (
     PACKAGE,
     SHIM_PREFIX,
     build_plugins_zip,
     check_plugins,
-    requirement_names,
 )
-from airflow_mwaa_extras.deploy.requirements import airflow_constraints
+from airflow_mwaa_extras.deploy.requirements_file import requirement_names
 from airflow_mwaa_extras.exceptions import UsageError
 
 PROVIDED = set(airflow_constraints("2.10.3"))

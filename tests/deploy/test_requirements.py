@@ -7,6 +7,7 @@ import pytest
 
 from airflow_mwaa_extras.deploy import requirements as req
 from airflow_mwaa_extras.deploy.report import Severity
+from airflow_mwaa_extras.deploy.uv import find_uv
 from airflow_mwaa_extras.exceptions import UsageError
 
 URL_2103 = "https://raw.githubusercontent.com/apache/airflow/constraints-2.10.3/constraints-3.11.txt"
@@ -15,16 +16,6 @@ HEADER = f'--constraint "{URL_2103}"\n'
 
 def checks(text: str, version: str = "2.10.3") -> dict[str, Severity]:
     return {f.check: f.severity for f in req.check_requirements(text, version)}
-
-
-def test_shipped_lists_cover_every_supported_version() -> None:
-    assert req.supported_versions() == ("2.9.2", "2.10.3", "2.11.2", "3.0.6", "3.2.1", "3.3.1")
-    for version in req.supported_versions():
-        assert req.essential_pins(version)["apache-airflow"] == version
-        assert "boto3" in req.airflow_constraints(version)
-    assert req.python_version_for("2.10.3") == "3.11"
-    assert req.python_version_for("3.3.1") == "3.12"
-    assert req.expected_constraint_url("2.10.3") == URL_2103
 
 
 def test_clean_file_has_no_findings() -> None:
@@ -148,14 +139,7 @@ def test_unknown_version_is_a_usage_error() -> None:
         req.check_requirements("", "9.9.9")
 
 
-def test_default_airflow_version_is_the_installed_one() -> None:
-    from airflow_mwaa_extras.version_compat import AIRFLOW_VERSION
-
-    assert req.default_airflow_version(None) == str(AIRFLOW_VERSION)
-    assert req.default_airflow_version("3.0.6") == "3.0.6"
-
-
-needs_uv = pytest.mark.skipif(req.find_uv() is None, reason="uv is not installed")
+needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 
 
 def test_resolve_without_a_resolver_says_what_is_missing(
@@ -165,7 +149,7 @@ def test_resolve_without_a_resolver_says_what_is_missing(
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no uv beside it
-    if req.find_uv() is not None:
+    if find_uv() is not None:
         pytest.skip("the uv Python package is installed here")
     (finding,) = req.resolve(HEADER + "six\n", "2.10.3", timeout=60)
     assert finding.check == "requirements.resolver-missing"

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from airflow_mwaa_extras.deploy.mwaa_data import constraints_file
 from airflow_mwaa_extras.deploy.plugins_zip import PACKAGE, build_plugins_zip
-from airflow_mwaa_extras.deploy.requirements import constraints_file, find_uv
+from airflow_mwaa_extras.deploy.uv import find_uv
 from airflow_mwaa_extras.plugins.folder import PLUGINS
 from airflow_mwaa_extras.version_compat import AIRFLOW_VERSION
 

@@ -13,7 +13,7 @@ import pytest
 from packaging.tags import Tag
 
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.deploy import mwaa_platform, requirements, wheels
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements, wheels
 from airflow_mwaa_extras.deploy.offline import check_offline
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
@@ -95,11 +95,11 @@ def test_target_tags_are_mwaa_cpython_on_manylinux_x86_64(
 
 
 def test_base_install_ships_for_every_version() -> None:
-    for version in requirements.supported_versions():
+    for version in mwaa_data.supported_versions():
         base = mwaa_platform.mwaa_base(version)
         assert base["apache-airflow"] == version
         # what the constraints pin, the base has at that version
-        pins = requirements.airflow_constraints(version)
+        pins = mwaa_data.airflow_constraints(version)
         assert all(base[n] == pins[n] for n in base if n in pins), version
 
 

@@ -18,8 +18,8 @@ import pytest
 
 from airflow_mwaa_extras import __version__
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.deploy import mwaa_platform, requirements, wheels
-from airflow_mwaa_extras.deploy.doctor import DoctorOptions, parse_dag_folder, run_doctor
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, wheels
+from airflow_mwaa_extras.deploy.doctor import DoctorOptions, check_dag_folder, run_doctor
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.testing import offline_install
@@ -44,7 +44,7 @@ def _uv() -> str:
 def _build(tmp: Path, version: str, **kwargs: object) -> tuple[wheels.WheelsBuildResult, str]:
     _uv()
     req = tmp / "requirements.in"
-    req.write_text(USER_REQUIREMENTS.format(v=version, py=requirements.python_version_for(version)))
+    req.write_text(USER_REQUIREMENTS.format(v=version, py=mwaa_data.python_version_for(version)))
     result = wheels.build_wheels_zip(req, version, tmp / "out" / "plugins.zip", include_self=True, **kwargs)  # type: ignore[arg-type]
     return result, result.requirements_path.read_text()
 
@@ -139,7 +139,7 @@ def test_3x_requirements_resolve_offline_from_the_zip_and_mwaa_base(
         ":all:",
     ]
     for name in ("airflow_constraints.txt", "mwaa_essential_constraints.txt"):
-        cmd += ["-c", str(requirements.constraints_file("3.3.1", name))]
+        cmd += ["-c", str(mwaa_data.constraints_file("3.3.1", name))]
     # as on MWAA, where the zip is unpacked at the --find-links path of the file
     req = tmp_path / "requirements.txt"
     req.write_text(result.requirements_path.read_text().replace(mwaa_platform.PLUGINS_DIR, str(unpacked)))
@@ -315,4 +315,4 @@ def test_offline_install_on_mwaa_2x_base_moves_no_pin_and_the_dag_parses(
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "offline_wheels.py").write_text(OFFLINE_DAG)
-    assert parse_dag_folder(dags, None, python=str(python), timeout=300) == []
+    assert check_dag_folder(dags, None, python=str(python), timeout=300) == []

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.deploy.requirements import find_uv
+from airflow_mwaa_extras.deploy.uv import find_uv
 from airflow_mwaa_extras.testing.airflow_home import create_airflow_home
 from airflow_mwaa_extras.testing.local_aws import start_local_aws
 from airflow_mwaa_extras.testing.mwaa_standin import start_mwaa_standin

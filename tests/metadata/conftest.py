@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from airflow_mwaa_extras.metadata.seed import SeedSummary, seed_history
 from airflow_mwaa_extras.testing.airflow_home import (
     AirflowHome,
     create_airflow_home,
     pg_copy_database,
     pg_drop_database,
 )
+from airflow_mwaa_extras.testing.metadata_seed import SeedSummary, seed_history
 from tests.conftest import PG_DSN
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)

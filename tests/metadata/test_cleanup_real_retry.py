@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import create_engine
 
 from airflow_mwaa_extras.metadata.cleanup import CleanupPolicy, run_cleanup
-from airflow_mwaa_extras.metadata.seed import seed_history
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, pg_copy_database, pg_drop_database
 from airflow_mwaa_extras.testing.local_aws import LocalAws
 from airflow_mwaa_extras.testing.local_scheduler import start_local_scheduler
+from airflow_mwaa_extras.testing.metadata_seed import seed_history
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.conftest import PG_DSN
 from tests.metadata.archive_check import assert_archived, manifests_of

@@ -17,7 +17,6 @@ from airflow_mwaa_extras.mwaa.dag_runs import (
     RemoteDagPausedError,
     RemoteDagRunNotFoundError,
     RemoteDagRuns,
-    _json_from_cli,
     deterministic_run_id,
 )
 from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient, supports_invoke_rest_api
@@ -41,22 +40,6 @@ def test_deterministic_run_ids_are_stable_short_and_distinct() -> None:
     assert len(first) == 16
     # /dags/{33-character DAG id}/dagRuns/{run id} still fits InvokeRestApi's 64 characters
     assert len(f"/dags/{TARGET}/dagRuns/{first}") <= 64
-
-
-@pytest.mark.parametrize(
-    ("stdout", "expected"),
-    [
-        pytest.param('[{"run_id": "r"}]', [{"run_id": "r"}], id="plain"),
-        pytest.param(
-            '2025-01-01T00:00:00Z [info     ] a log line [x]\n[{"run_id": "r"}]\n',
-            [{"run_id": "r"}],
-            id="airflow3-logs",
-        ),
-        pytest.param("No data found\n", [], id="empty"),
-    ],
-)
-def test_cli_json_output_is_found_after_log_lines(stdout: str, expected: Any) -> None:
-    assert _json_from_cli(stdout, "x") == expected
 
 
 @pytest.fixture(scope="module")

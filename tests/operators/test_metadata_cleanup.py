@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import create_engine
 
 from airflow_mwaa_extras.metadata.manifest import read_manifest
-from airflow_mwaa_extras.metadata.seed import seed_history
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import LocalAws
+from airflow_mwaa_extras.testing.metadata_seed import seed_history
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.conftest import EXAMPLE_DAGS, PG_DSN
 from tests.metadata.snapshot import Snapshot

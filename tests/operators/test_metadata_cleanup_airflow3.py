@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from airflow_mwaa_extras.metadata.seed import seed_airflow_3_extras, seed_history
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import LocalAws
+from airflow_mwaa_extras.testing.metadata_seed import seed_airflow_3_extras, seed_history
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.conftest import EXAMPLE_DAGS, PG_DSN
 from tests.metadata.archive_check import archived_rows, manifests_of

@@ -14,10 +14,10 @@ from sqlalchemy import create_engine
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.metadata.manifest import read_manifest
-from airflow_mwaa_extras.metadata.seed import seed_history
 from airflow_mwaa_extras.operators.metadata_cleanup import MetadataCleanupOperator
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import LocalAws
+from airflow_mwaa_extras.testing.metadata_seed import seed_history
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.conftest import EXAMPLE_DAGS, PG_DSN
 from tests.metadata.snapshot import Snapshot

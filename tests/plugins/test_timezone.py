@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from airflow_mwaa_extras.dag_timezones import cron_schedule, start_date, zone
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.plugins._common import PluginConfigError
 from airflow_mwaa_extras.plugins.timezone import validate_timezone
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
-from airflow_mwaa_extras.timezones import cron_schedule, start_date, zone
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_1_PLUS
 from tests.plugins._helpers import EXAMPLE_DAGS, load_example, plugins_json
 

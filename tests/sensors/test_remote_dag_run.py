@@ -1,29 +1,71 @@
-"""The remote DAG run sensor's checks that need no remote environment (e2e tests run it for real)."""
+"""The remote DAG run sensor against a real remote environment (the MWAA stand-in's CLI endpoint).
+
+The e2e tests run it inside DAGs, with a scheduler on the remote side; these check its
+decisions one by one.
+"""
 
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.sensors.remote_dag_run import MwaaRemoteDagRunSensor
-from airflow_mwaa_extras.version_compat import DAG
+from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID
+from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
+from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
+from tests.remote_runs import ENV, RemoteRuns, remote_runs
+
+__all__ = ["remote_runs"]  # the fixture
 
 
-def _sensor(**kwargs: object) -> MwaaRemoteDagRunSensor:
+def _sensor(run_id: str, **kwargs: Any) -> MwaaRemoteDagRunSensor:
     with DAG("sensor_test", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
-        return MwaaRemoteDagRunSensor(task_id="s", **kwargs)  # type: ignore[arg-type]
+        return MwaaRemoteDagRunSensor(
+            task_id="wait",
+            environment_name=ENV,
+            remote_dag_id=TARGET_DAG_ID,
+            run_id=run_id,
+            transport="cli",
+            **kwargs,
+        )
 
 
-def test_reschedule_mode_and_template_fields() -> None:
-    sensor = _sensor(environment_name="e", remote_dag_id="d", run_id="r", mode="reschedule", poke_interval=5)
-    assert sensor.mode == "reschedule"
-    assert sensor.reschedule
-    assert set(sensor.template_fields) == {"environment_name", "remote_dag_id", "run_id", "remote_task_id"}
+def test_poke_is_false_while_the_run_is_queued(remote_runs: RemoteRuns) -> None:
+    assert _sensor(remote_runs.queued_run_id).poke({}) is False
 
 
-def test_missing_run_id_is_a_clear_error() -> None:
-    sensor = _sensor(environment_name="e", remote_dag_id="d", run_id="")
+@pytest.mark.parametrize("remote_task_id", [None, "noop"], ids=["whole-run", "one-task"])
+def test_poke_is_true_once_the_run_succeeded(remote_runs: RemoteRuns, remote_task_id: str | None) -> None:
+    sensor = _sensor(remote_runs.succeeded_run_id, remote_task_id=remote_task_id)
+    assert sensor.poke({}) is True
+
+
+def test_deferrable_pokes_first_then_defers(remote_runs: RemoteRuns) -> None:
+    sensor = _sensor(remote_runs.queued_run_id, deferrable=True, poke_interval=45, timeout=600)
+    before = remote_runs.standin.stats.cli_requests
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    assert remote_runs.standin.stats.cli_requests == before + 1  # the poke: one `dags list-runs`
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, MwaaRemoteDagRunTrigger)
+    assert (trigger.environment_name, trigger.dag_id, trigger.run_id) == (
+        ENV,
+        TARGET_DAG_ID,
+        remote_runs.queued_run_id,
+    )
+    assert (trigger.poll_interval, trigger.transport) == (45.0, "cli")
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout == datetime.timedelta(seconds=600)
+
+
+def test_deferrable_with_a_finished_run_succeeds_without_deferring(remote_runs: RemoteRuns) -> None:
+    assert _sensor(remote_runs.succeeded_run_id, deferrable=True).execute({}) is None
+
+
+def test_missing_run_id_is_a_clear_error_before_any_call() -> None:
+    sensor = _sensor("")
     with pytest.raises(UsageError, match="run_id are required"):
-        sensor.poke({})  # type: ignore[arg-type]
+        sensor.poke({})

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -38,7 +40,7 @@ def _refuse_unsupported(version: str | None) -> None:
     from packaging.version import InvalidVersion
 
     from airflow_mwaa_extras import version_compat
-    from airflow_mwaa_extras.deploy.requirements import supported_versions
+    from airflow_mwaa_extras.deploy.mwaa_data import supported_versions
     from airflow_mwaa_extras.exceptions import UsageError
 
     try:
@@ -54,7 +56,7 @@ def _refuse_unsupported(version: str | None) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.deploy.doctor import DoctorOptions, run_doctor
-    from airflow_mwaa_extras.deploy.requirements import default_airflow_version
+    from airflow_mwaa_extras.deploy.mwaa_data import default_airflow_version
 
     _refuse_unsupported(args.airflow_version)
     options = DoctorOptions(

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -58,7 +60,7 @@ def register(subparsers: Any) -> None:
 
 def _options(args: argparse.Namespace, dag_ids: tuple[str, ...] = ()) -> Any:
     from airflow_mwaa_extras.deploy.local_test import LocalOptions
-    from airflow_mwaa_extras.deploy.requirements import default_airflow_version
+    from airflow_mwaa_extras.deploy.mwaa_data import default_airflow_version
 
     return LocalOptions(
         airflow_version=default_airflow_version(args.airflow_version), dag_ids=dag_ids, python=args.python

@@ -14,6 +14,8 @@ from typing import Any
 
 from airflow_mwaa_extras.exceptions import UsageError
 
+__all__ = ["register", "run_export"]
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("metadata", help="export the Airflow metadata DB to S3")

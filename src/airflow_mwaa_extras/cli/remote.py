@@ -22,6 +22,8 @@ from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 if TYPE_CHECKING:
     from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 
+__all__ = ["default_run_id", "register"]
+
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -36,13 +38,13 @@ def register(subparsers: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from airflow_mwaa_extras.deploy import offline, requirements
+    from airflow_mwaa_extras.deploy import mwaa_data, offline, requirements
     from airflow_mwaa_extras.deploy.report import Report
     from airflow_mwaa_extras.exceptions import UsageError
 
     if not args.file.is_file():
         raise UsageError(f"requirements file not found: {args.file}")
-    version = requirements.default_airflow_version(args.airflow_version)
+    version = mwaa_data.default_airflow_version(args.airflow_version)
     text = args.file.read_text(encoding="utf-8")
     report = Report()
     report.ran("requirements")

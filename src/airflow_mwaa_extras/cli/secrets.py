@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from airflow_mwaa_extras.secrets.backend_config import BackendConfig
     from airflow_mwaa_extras.secrets.sources import SourceConnection, SourceVariable
 
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(

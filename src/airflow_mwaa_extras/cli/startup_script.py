@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(

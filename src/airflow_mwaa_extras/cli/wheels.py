@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -90,7 +92,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _base(args: argparse.Namespace) -> int:
-    from airflow_mwaa_extras.deploy import mwaa_platform, requirements
+    from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform
     from airflow_mwaa_extras.deploy.wheels import render_base
     from airflow_mwaa_extras.exceptions import UsageError
 
@@ -102,7 +104,7 @@ def _base(args: argparse.Namespace) -> int:
         return 0
     text = render_base(args.airflow_version)
     if args.write:
-        path = requirements.constraints_file(args.airflow_version, mwaa_platform.BASE_RESOLVED)
+        path = mwaa_data.constraints_file(args.airflow_version, mwaa_platform.BASE_RESOLVED)
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")
     else:

@@ -26,10 +26,27 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from airflow_mwaa_extras.deploy import offline, plugins_zip, requirements, startup_script
+from airflow_mwaa_extras.deploy import (
+    mwaa_data,
+    offline,
+    plugins_zip,
+    requirements,
+    requirements_file,
+    startup_script,
+)
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
+
+__all__ = [
+    "CONFIG_FILE",
+    "PARSE_TIMEOUT",
+    "DoctorOptions",
+    "check_dag_folder",
+    "dag_findings",
+    "probe_dag_folder",
+    "run_doctor",
+]
 
 CONFIG_FILE = "airflow_configuration_options.json"
 PARSE_TIMEOUT = 300.0
@@ -100,8 +117,8 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
         report.add(offline.check_offline(req_text, version, plugin_target, check_size=False))
     if plugin_target is not None:
         report.ran("plugins")
-        provided = set(requirements.airflow_constraints(version)) | set(requirements.essential_pins(version))
-        provided |= plugins_zip.requirement_names(req_text or "")
+        provided = set(mwaa_data.airflow_constraints(version)) | set(mwaa_data.essential_pins(version))
+        provided |= requirements_file.requirement_names(req_text or "")
         try:
             report.add(
                 plugins_zip.check_plugins(
@@ -128,7 +145,7 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
     if dags.is_dir() and options.parse_dags:
         report.ran("dags")
         with _plugins_folder(plugin_target) as folder:
-            report.add(parse_dag_folder(dags, folder, python=options.python, timeout=options.timeout))
+            report.add(check_dag_folder(dags, folder, python=options.python, timeout=options.timeout))
     elif not dags.is_dir():
         report.notes.append("no dags/ folder")
     return report
@@ -308,7 +325,7 @@ def _plugins_folder(target: Path | None) -> Iterator[Path | None]:
 # -- DAGs --------------------------------------------------------------------------------------
 
 
-def parse_dag_folder(
+def check_dag_folder(
     dags: Path, plugins: Path | None, *, python: str = sys.executable, timeout: float = PARSE_TIMEOUT
 ) -> list[Finding]:
     """Parse ``dags`` in a subprocess of ``python`` (the project's Airflow) and report what MWAA would.

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_mwaa_extras.deploy import mwaa_platform, requirements
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements
 from airflow_mwaa_extras.deploy.wheels import find_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 
@@ -68,9 +68,9 @@ def mwaa_base_environment(
     """
     if python is None:
         here = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        if here != requirements.python_version_for(airflow_version):
+        if here != mwaa_data.python_version_for(airflow_version):
             raise UsageError(
-                f"MWAA {airflow_version} runs CPython {requirements.python_version_for(airflow_version)}; "
+                f"MWAA {airflow_version} runs CPython {mwaa_data.python_version_for(airflow_version)}; "
                 f"this is {here}"
             )
     uv = find_uv()
@@ -79,8 +79,8 @@ def mwaa_base_environment(
     steps = [[uv, "venv", "--quiet", "--seed", "--python", python or sys.executable, str(folder)]]
     install = [uv, "pip", "install", "--quiet", "--python", str(venv_python)]
     for name in BASE_CONSTRAINTS:
-        install += ["-c", str(requirements.constraints_file(airflow_version, name))]
-    install += ["-r", str(requirements.constraints_file(airflow_version, "mwaa_base_requirements.txt"))]
+        install += ["-c", str(mwaa_data.constraints_file(airflow_version, name))]
+    install += ["-r", str(mwaa_data.constraints_file(airflow_version, "mwaa_base_requirements.txt"))]
     for cmd in [*steps, install]:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
@@ -97,10 +97,10 @@ def mwaa_requirements_file(text: str, airflow_version: str, target: Path) -> lis
     MWAA's own constraint URL for the version is swapped for the shipped copy of that file; any
     other constraint line is left alone (pip fetches it, as MWAA's would).
     """
-    expected = requirements.expected_constraint_url(airflow_version)
-    shipped = str(requirements.constraints_file(airflow_version))
+    expected = mwaa_data.expected_constraint_url(airflow_version)
+    shipped = str(mwaa_data.constraints_file(airflow_version))
     target.write_text(text.replace(expected, shipped), encoding="utf-8")
-    extra = ["-c", str(requirements.constraints_file(airflow_version, "mwaa_essential_constraints.txt"))]
+    extra = ["-c", str(mwaa_data.constraints_file(airflow_version, "mwaa_essential_constraints.txt"))]
     if not any(requirements.MWAA_CONSTRAINT_PATTERN.search(line) for line in text.splitlines()):
         extra += ["-c", shipped]  # "Forcing local constraints"
     return extra
@@ -117,7 +117,7 @@ def env_key(airflow_version: str, requirements_text: str, python: str) -> str:
     """A hash of everything that decides the environment's content."""
     digest = hashlib.sha256(f"{_FORMAT}\0{airflow_version}\0{python}\0".encode())
     for name in (*BASE_CONSTRAINTS, "mwaa_base_requirements.txt"):
-        digest.update(requirements.constraints_file(airflow_version, name).read_bytes())
+        digest.update(mwaa_data.constraints_file(airflow_version, name).read_bytes())
     digest.update(requirements_text.encode())
     return f"{airflow_version}-{digest.hexdigest()[:16]}"
 
@@ -193,7 +193,7 @@ def _install_user_requirements(
             "and starts without them"
         ) from err
     if proc.returncode != 0:
-        detail = requirements._resolver_error(proc.stderr or proc.stdout)
+        detail = requirements.resolver_error(proc.stderr or proc.stdout)
         raise LocalEnvError(f"requirements.txt: MWAA: {MWAA_PIP_ERROR}. uv: {detail}")
 
 
@@ -203,12 +203,12 @@ def no_wheel_warnings(text: str, airflow_version: str, folder: Path) -> list[str
     req = folder / "requirements-platform.txt"
     extra = mwaa_requirements_file(text, airflow_version, req)
     cmd = [find_uv(), "pip", "compile", "--quiet", "--no-header", "--only-binary", ":all:"]
-    cmd += ["--python-version", requirements.python_version_for(airflow_version)]
+    cmd += ["--python-version", mwaa_data.python_version_for(airflow_version)]
     cmd += ["--python-platform", mwaa_platform.UV_PLATFORM, str(req), *extra, "-o", os.devnull]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode == 0:
         return []
-    detail = requirements._resolver_error(proc.stderr or proc.stdout)
+    detail = requirements.resolver_error(proc.stderr or proc.stdout)
     return [
         f"no wheel for MWAA's platform ({mwaa_platform.platform_label(airflow_version)}) for some "
         f"requirement: MWAA would have to build it from source, or fail. uv: {detail}"

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_mwaa_extras.deploy import local_env, local_project, plugins_zip, requirements, startup_script
+from airflow_mwaa_extras.deploy import (
+    local_env,
+    local_project,
+    mwaa_data,
+    plugins_zip,
+    requirements,
+    startup_script,
+)
 from airflow_mwaa_extras.deploy.airflow_home_config import airflow_home_env
 from airflow_mwaa_extras.deploy.doctor import (
     CONFIG_FILE,
@@ -92,7 +99,7 @@ def prepare(
         raise UsageError(f"project folder not found: {project}")
     version = options.airflow_version
     host_python = local_env.interpreter_version(options.python)
-    mwaa_python = requirements.python_version_for(version)
+    mwaa_python = mwaa_data.python_version_for(version)
     if host_python != mwaa_python:
         report.notes.append(
             f"MWAA itself runs Airflow {version} on Python {mwaa_python}; this environment uses Python "

@@ -18,11 +18,25 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from airflow_mwaa_extras.deploy import requirements
+from airflow_mwaa_extras.deploy import mwaa_data
+
+__all__ = [
+    "BASE_RESOLVED",
+    "PLUGINS_DIR",
+    "UV_PLATFORM",
+    "WheelFile",
+    "marker_environment",
+    "mwaa_base",
+    "parse_wheel",
+    "platform_label",
+    "python_tuple",
+    "target_tags",
+    "zip_wheels",
+]
 
 PLUGINS_DIR = "/usr/local/airflow/plugins"  # where MWAA unpacks plugins.zip
 UV_PLATFORM = "x86_64-manylinux_2_28"
-BASE_RESOLVED = "mwaa_base_resolved.txt"
+BASE_RESOLVED = mwaa_data.BASE_RESOLVED
 _MAX_GLIBC_MINOR = 28
 _LEGACY = ("manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
 
@@ -34,7 +48,7 @@ def _platforms() -> list[str]:
 
 @cache
 def python_tuple(airflow_version: str) -> tuple[int, int]:
-    major, minor = requirements.python_version_for(airflow_version).split(".")
+    major, minor = mwaa_data.python_version_for(airflow_version).split(".")
     return int(major), int(minor)
 
 
@@ -75,7 +89,7 @@ def marker_environment(airflow_version: str) -> dict[str, str]:
 @cache
 def mwaa_base(airflow_version: str) -> dict[NormalizedName, str]:
     """``{name: version}`` of every distribution MWAA's image installs before requirements.txt."""
-    text = requirements.constraints_file(airflow_version, BASE_RESOLVED).read_text(encoding="utf-8")
+    text = mwaa_data.constraints_file(airflow_version, BASE_RESOLVED).read_text(encoding="utf-8")
     base: dict[NormalizedName, str] = {}
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()

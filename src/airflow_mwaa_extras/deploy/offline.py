@@ -18,20 +18,22 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from airflow_mwaa_extras.deploy import mwaa_platform, plugins_zip, requirements
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, plugins_zip, requirements_file
 from airflow_mwaa_extras.deploy.mwaa_platform import WheelFile
 from airflow_mwaa_extras.deploy.report import Finding, Severity
+
+__all__ = ["check_offline", "has_no_index"]
 
 
 def has_no_index(text: str) -> bool:
     return any(
         line.is_option and line.text.split()[0] == "--no-index"
-        for line in requirements.parse_requirements(text)
+        for line in requirements_file.parse_requirements(text)
     )
 
 
 def _find_links(text: str) -> Iterator[tuple[int, str]]:
-    for line in requirements.parse_requirements(text):
+    for line in requirements_file.parse_requirements(text):
         parts = line.text.replace("=", " ", 1).split() if line.is_option else []
         if len(parts) >= 2 and parts[0] in ("-f", "--find-links"):
             yield line.lineno, parts[1].strip("\"'")
@@ -144,11 +146,11 @@ def _check_wheels(text: str, airflow_version: str, wheels: _Wheels, path: str) -
                 )
             )
     base = mwaa_platform.mwaa_base(airflow_version)
-    pins = requirements.airflow_constraints(airflow_version)
+    pins = mwaa_data.airflow_constraints(airflow_version)
     env = mwaa_platform.marker_environment(airflow_version)
     queue: list[tuple[Requirement, str | None, int | None]] = [
         (line.requirement, None, line.lineno)
-        for line in requirements.parse_requirements(text)
+        for line in requirements_file.parse_requirements(text)
         if line.requirement is not None
     ]
     seen: set[tuple[str, frozenset[str]]] = set()

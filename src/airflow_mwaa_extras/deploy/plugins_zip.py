@@ -4,26 +4,35 @@ The builder writes the folder's *contents* at the top level (no wrapping folder,
 mistake of zipping from outside the folder or with Windows' built-in zip), stores 755 for every
 entry, leaves byte code out and fixes timestamps and order so the same input gives the same
 bytes (and the same S3 object version only when something changed).
+
+The checks of what its Python files import are in
+:mod:`~airflow_mwaa_extras.deploy.plugins_zip_imports`. Its command line is ``mwaa-extras plugins`` (:mod:`airflow_mwaa_extras.cli.plugins_zip`); the
+Airflow plugins it can vendor into the zip live in :mod:`airflow_mwaa_extras.plugins`.
 """
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 import stat
-import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
+from airflow_mwaa_extras.deploy.plugins_zip_imports import Member, check_imports
 from airflow_mwaa_extras.deploy.report import Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.plugin_classes import PLUGINS
+
+__all__ = [
+    "PACKAGE",
+    "SHIM_PREFIX",
+    "SIZE_ADVICE",
+    "BuildResult",
+    "build_plugins_zip",
+    "check_plugins",
+    "shim_modules",
+]
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FILE_MODE = 0o100755
@@ -37,26 +46,6 @@ PACKAGE = "airflow_mwaa_extras"
 SHIM_PREFIX = "mwaa_extras_plugin_"
 # Parts of this package that are of no use inside an MWAA plugins folder.
 _VENDOR_SKIP = frozenset({"example_dags", "demo", "testing", "__main__.py"})
-# Import names that are not the distribution's name (import name -> distribution).
-_IMPORT_TO_DIST = {
-    "yaml": "pyyaml",
-    "dateutil": "python-dateutil",
-    "jwt": "pyjwt",
-    "google": "google-api-core",
-    "psycopg2": "psycopg2-binary",
-    "attr": "attrs",
-    "pkg_resources": "setuptools",
-    "sklearn": "scikit-learn",
-    "bs4": "beautifulsoup4",
-    "dns": "dnspython",
-    "OpenSSL": "pyopenssl",
-    "magic": "python-magic",
-    "jose": "python-jose",
-    "git": "gitpython",
-    "Crypto": "pycryptodome",
-    "cx_Oracle": "cx-oracle",
-    "snowflake": "snowflake-connector-python",
-}
 
 
 @dataclass(frozen=True)
@@ -172,15 +161,7 @@ def _add_vendored(entries: dict[str, tuple[bool, bytes]]) -> None:
 # -- checks ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: str
-    is_dir: bool
-    mode: int | None
-    data: bytes | None
-
-
-def _zip_members(path: Path) -> Iterator[_Member]:
+def _zip_members(path: Path) -> Iterator[Member]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
@@ -189,14 +170,14 @@ def _zip_members(path: Path) -> Iterator[_Member]:
         for info in zf.infolist():
             mode = (info.external_attr >> 16) & 0o7777 if info.create_system == 3 else None
             data = zf.read(info) if info.filename.endswith(".py") else None
-            yield _Member(info.filename.rstrip("/"), info.is_dir(), mode, data)
+            yield Member(info.filename.rstrip("/"), info.is_dir(), mode, data)
 
 
-def _dir_members(path: Path) -> Iterator[_Member]:
+def _dir_members(path: Path) -> Iterator[Member]:
     for name, item in _walk(path):
         mode = stat.S_IMODE(item.stat().st_mode)
         data = item.read_bytes() if item.is_file() and item.suffix == ".py" else None
-        yield _Member(str(name), item.is_dir(), mode, data)
+        yield Member(str(name), item.is_dir(), mode, data)
 
 
 def check_plugins(
@@ -240,11 +221,11 @@ def check_plugins(
                 label,
             )
         )
-    findings += _check_python(members, label, provided)
+    findings += check_imports(members, label, provided)
     return findings
 
 
-def _check_layout(members: list[_Member], label: str) -> list[Finding]:
+def _check_layout(members: list[Member], label: str) -> list[Finding]:
     tops = {m.name.split("/", 1)[0] for m in members if m.name}
     top_files = [m for m in members if "/" not in m.name and not m.is_dir]
     if len(tops) == 1 and not top_files:
@@ -273,7 +254,7 @@ def _check_layout(members: list[_Member], label: str) -> list[Finding]:
     ]
 
 
-def _check_modes(members: list[_Member], label: str) -> list[Finding]:
+def _check_modes(members: list[Member], label: str) -> list[Finding]:
     no_modes = [m for m in members if m.mode is None]
     if no_modes:
         return [
@@ -298,108 +279,3 @@ def _check_modes(members: list[_Member], label: str) -> list[Finding]:
             label,
         )
     ]
-
-
-def _local_names(members: list[_Member]) -> set[str]:
-    names: set[str] = set()
-    for m in members:
-        parts = PurePosixPath(m.name).parts
-        for idx in range(len(parts)):
-            # Anything importable from the plugins folder, or from a sub-folder put on sys.path.
-            names.add(PurePosixPath(parts[idx]).stem if idx == len(parts) - 1 else parts[idx])
-    return names
-
-
-def _check_python(members: list[_Member], label: str, provided: Iterable[str]) -> list[Finding]:
-    findings: list[Finding] = []
-    provided_names = {canonicalize_name(p) for p in provided}
-    local = _local_names(members)
-    stdlib = set(sys.stdlib_module_names)
-    missing: dict[str, str] = {}
-    for m in members:
-        if m.data is None or m.is_dir:
-            continue
-        try:
-            # compile(), not only ast.parse(): some errors ("'return' outside function") come later.
-            compile(m.data, m.name, "exec", dont_inherit=True)
-            tree = ast.parse(m.data, filename=m.name)
-        except (SyntaxError, ValueError) as err:
-            findings.append(
-                Finding(
-                    "plugins.syntax-error",
-                    Severity.ERROR,
-                    f"does not compile: {getattr(err, 'msg', err)}",
-                    f"{label}:{m.name}",
-                    getattr(err, "lineno", None),
-                )
-            )
-            continue
-        for top in _top_level_imports(tree):
-            if top in stdlib or top in local or top in ("airflow", "__future__"):
-                continue
-            dist = canonicalize_name(_IMPORT_TO_DIST.get(top, top))
-            if dist in provided_names or canonicalize_name(top) in provided_names:
-                continue
-            missing.setdefault(top, m.name)
-    for top, where in sorted(missing.items()):
-        findings.append(
-            Finding(
-                "plugins.missing-import",
-                Severity.ERROR,
-                f"imports {top!r}, which neither Airflow's constraints nor requirements.txt provide",
-                f"{label}:{where}",
-            )
-        )
-    return findings
-
-
-def _top_level_imports(tree: ast.AST) -> set[str]:
-    """Top-level names of the imports a module needs at run time.
-
-    Imports under ``if TYPE_CHECKING:`` never run, and those in a ``try`` that catches
-    ``ImportError`` are optional by design: neither is a requirement.
-    """
-    names: set[str] = set()
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-        elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            stack.extend(node.orelse)
-            continue
-        elif isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
-            stack.extend([*node.handlers, *node.orelse, *node.finalbody])
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return names
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    caught = {t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in types}
-    return bool(caught & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-
-
-def requirement_names(text: str) -> set[str]:
-    """Distribution names a requirements.txt installs (options and bad lines ignored)."""
-    names: set[str] = set()
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line or line.startswith("-"):
-            continue
-        try:
-            names.add(canonicalize_name(Requirement(line).name))
-        except InvalidRequirement:
-            continue
-    return names

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+__all__ = ["Finding", "Report", "Severity"]
+
 
 class Severity(StrEnum):
     """How bad a finding is: only errors make a report fail."""

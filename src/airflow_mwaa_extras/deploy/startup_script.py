@@ -14,6 +14,15 @@ from airflow_mwaa_extras.deploy.report import Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
 
+__all__ = [
+    "HEADER",
+    "codeartifact_script",
+    "env_script",
+    "lint_startup_script",
+    "parse_assignments",
+    "sh_quote",
+]
+
 _DOMAIN = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")

@@ -31,9 +31,29 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from airflow_mwaa_extras import __version__
-from airflow_mwaa_extras.deploy import mwaa_platform, plugins_zip, requirements
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, plugins_zip, requirements, requirements_file
 from airflow_mwaa_extras.deploy.uv import require_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+
+__all__ = [
+    "DOWNLOAD_ATTEMPTS",
+    "RESOLVE_TIMEOUT",
+    "SELF_NAME",
+    "LockedPackage",
+    "LockedWheel",
+    "WheelsBuildResult",
+    "best_wheel",
+    "build_self_wheel",
+    "build_wheels_zip",
+    "cache_dir",
+    "fetch_wheel",
+    "find_uv",
+    "lock",
+    "pinned_lines",
+    "read_user_requirements",
+    "render_base",
+    "render_requirements",
+]
 
 SELF_NAME = canonicalize_name("airflow-mwaa-extras")
 RESOLVE_TIMEOUT = 600.0
@@ -98,12 +118,12 @@ def lock(
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-lock-") as tmp:
         out = Path(tmp, "pylock.toml")
         cmd = [find_uv(), "pip", "compile", "--quiet", "--no-header"]
-        cmd += ["--python-version", requirements.python_version_for(airflow_version)]
+        cmd += ["--python-version", mwaa_data.python_version_for(airflow_version)]
         cmd += ["--python-platform", mwaa_platform.UV_PLATFORM]
         names = ["airflow_constraints.txt", "mwaa_essential_constraints.txt"]
         names += [mwaa_platform.BASE_RESOLVED] if pin_base else []
         for name in names:
-            cmd += ["-c", str(requirements.constraints_file(airflow_version, name))]
+            cmd += ["-c", str(mwaa_data.constraints_file(airflow_version, name))]
         for link in find_links:
             cmd += ["--find-links", str(link)]
         cmd += [str(f) for f in requirement_files] + ["-o", str(out)]
@@ -112,7 +132,7 @@ def lock(
         except subprocess.TimeoutExpired as err:
             raise MwaaExtrasError(f"uv did not resolve the requirements in {timeout:.0f} s") from err
         if proc.returncode != 0:
-            detail = requirements._resolver_error(proc.stderr or proc.stdout)
+            detail = requirements.resolver_error(proc.stderr or proc.stdout)
             raise MwaaExtrasError(
                 f"cannot resolve the requirements with MWAA {airflow_version}'s base install: {detail}"
             )
@@ -147,7 +167,7 @@ def read_user_requirements(path: Path) -> tuple[list[Requirement], str]:
     text = path.read_text(encoding="utf-8")
     reqs: list[Requirement] = []
     kept: list[str] = []
-    for line in requirements.parse_requirements(text):
+    for line in requirements_file.parse_requirements(text):
         where = f"{path.name}:{line.lineno}"
         if line.error is not None:
             raise UsageError(f"{where}: pip cannot parse this line: {line.error}")
@@ -299,7 +319,7 @@ def build_self_wheel(out_dir: Path, *, timeout: float = 300.0) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     built = sorted(out_dir.glob("airflow_mwaa_extras-*.whl"))
     if proc.returncode != 0 or not built:
-        raise MwaaExtrasError(f"uv build failed: {requirements._resolver_error(proc.stderr)}")
+        raise MwaaExtrasError(f"uv build failed: {requirements.resolver_error(proc.stderr)}")
     return built[-1]
 
 
@@ -335,7 +355,7 @@ def build_wheels_zip(
     :param leave_out_base: leave out what MWAA's image already has (off only to measure)
     """
     started = time.monotonic()
-    requirements._check_version(airflow_version)
+    mwaa_data.check_version(airflow_version)
     if plugins_dir is not None and not plugins_dir.is_dir():
         raise UsageError(f"plugins folder not found: {plugins_dir}")
     reqs, cleaned = read_user_requirements(requirements_file)
@@ -352,7 +372,7 @@ def build_wheels_zip(
                 cleaned += f"airflow-mwaa-extras=={__version__}\n"
         user_file = tmp / "user-requirements.txt"
         user_file.write_text(cleaned, encoding="utf-8")
-        base_file = requirements.constraints_file(airflow_version, "mwaa_base_requirements.txt")
+        base_file = mwaa_data.constraints_file(airflow_version, "mwaa_base_requirements.txt")
         # Two resolutions at once (uv waits on the network, not the CPU): with MWAA's base
         # install, for the versions; alone, to name what MWAA already had of its closure.
         with ThreadPoolExecutor(2) as pool:
@@ -443,7 +463,7 @@ def _user_closure(
 
 def render_base(airflow_version: str, *, timeout: float = RESOLVE_TIMEOUT) -> str:
     """``mwaa_base_resolved.txt``: MWAA's base requirements resolved under its constraints."""
-    base_file = requirements.constraints_file(airflow_version, "mwaa_base_requirements.txt")
+    base_file = mwaa_data.constraints_file(airflow_version, "mwaa_base_requirements.txt")
     resolved = lock([base_file], airflow_version, timeout=timeout, pin_base=False)
     head = [
         f"# What MWAA's image for Airflow {airflow_version} has installed before requirements.txt:",

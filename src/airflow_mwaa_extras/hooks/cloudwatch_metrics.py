@@ -26,6 +26,8 @@ from airflow_mwaa_extras.metrics.publish import (
     put_entries,
 )
 
+__all__ = ["CloudWatchMetricsHook"]
+
 
 class CloudWatchMetricsHook(AwsBaseHook):
     """Shape, check and batch metric data into as few PutMetricData requests as CloudWatch allows.

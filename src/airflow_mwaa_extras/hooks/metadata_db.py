@@ -13,8 +13,11 @@ from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, BaseHook
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
     from airflow_mwaa_extras.metadata.rest_export import PageFetcher
     from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
+
+__all__ = ["MetadataDbHook"]
 
 
 class MetadataDbHook(BaseHook):
@@ -70,19 +73,16 @@ class MetadataDbHook(BaseHook):
         return S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).get_conn()
 
     @cached_property
-    def _mwaa(self) -> Any:
+    def _mwaa(self) -> MwaaEnvironmentHook:
         from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
 
         return MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
 
     def environment_client(self) -> MwaaEnvironmentClient:
         """The CLI-endpoint client of the environment (``db clean`` runs there)."""
-        client: MwaaEnvironmentClient = self._mwaa.get_environment_client(self.environment_name)
-        return client
+        return self._mwaa.get_environment_client(self.environment_name)
 
     def rest_fetcher(self) -> PageFetcher:
         """``fetch(path, params)`` through MWAA's InvokeRestApi."""
-        from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient
-
-        client = MwaaRestApiClient(self.environment_name, mwaa_client=self._mwaa.mwaa_client)
+        client = self._mwaa.get_rest_api_client(self.environment_name)
         return lambda path, params: client.get(path, params)

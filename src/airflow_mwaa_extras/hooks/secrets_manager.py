@@ -22,6 +22,8 @@ from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHoo
 from airflow_mwaa_extras import version_compat
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
 
+__all__ = ["MaskedSecretsManagerHook", "SecretNotFoundError", "get_masked_secret", "mask_value"]
+
 
 class SecretNotFoundError(MwaaExtrasError):
     """The secret does not exist (or the role may not read it)."""

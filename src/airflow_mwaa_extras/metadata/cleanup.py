@@ -33,6 +33,16 @@ from airflow_mwaa_extras.metadata.tables import MetadataSchema, reflect_schema
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+__all__ = [
+    "ACTIVE_RUN_STATES",
+    "ACTIVE_TI_STATES",
+    "RUN_CHILD_TABLES",
+    "SQLITE_IN_CHUNK",
+    "CleanupPolicy",
+    "CleanupReport",
+    "run_cleanup",
+]
+
 ACTIVE_RUN_STATES = ("running", "queued")
 # Task instances in these states belong to a run that is not over, whatever the run says.
 ACTIVE_TI_STATES = (

@@ -35,6 +35,8 @@ from airflow_mwaa_extras.metadata.rest_export import (
     before_params,
 )
 
+__all__ = ["DB_CLEAN_TABLES", "DbCleanPlan", "Run", "parse_dry_run", "plan_db_clean"]
+
 DB_CLEAN_TABLES = ("dag_run", "task_instance", "log")
 _FOUND = re.compile(r"Found (\d+) rows meeting deletion criteria")
 _TABLE = re.compile(r"(?:dry run for table|for table) (\w+)")

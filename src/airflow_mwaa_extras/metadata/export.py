@@ -29,6 +29,15 @@ from airflow_mwaa_extras.metadata.tables import MetadataSchema, TableSpec, refle
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+__all__ = [
+    "ExportResult",
+    "ExportSettings",
+    "check_window",
+    "export_metadata",
+    "window_condition",
+    "write_archive",
+]
+
 
 @dataclass(frozen=True)
 class ExportSettings:

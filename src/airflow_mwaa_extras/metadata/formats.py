@@ -19,6 +19,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+__all__ = [
+    "FORMATS",
+    "PG_TIMESTAMP_FORMAT",
+    "TIMESTAMP_FORMAT",
+    "check_format",
+    "csv_field",
+    "csv_line",
+    "format_timestamp",
+    "json_value",
+    "jsonl_line",
+    "text_value",
+]
+
 FORMATS = ("csv", "jsonl")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # The same format in PostgreSQL's to_char.

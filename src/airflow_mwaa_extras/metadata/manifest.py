@@ -20,6 +20,24 @@ from typing import Any
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 
+__all__ = [
+    "DEFAULT_KEY_TEMPLATE",
+    "DEFAULT_MANIFEST_TEMPLATE",
+    "PLACEHOLDERS",
+    "Manifest",
+    "ManifestObject",
+    "ManifestVerificationError",
+    "check_key_template",
+    "earlier_manifests",
+    "new_attempt",
+    "read_manifest",
+    "render_key",
+    "safe_key_part",
+    "utc_now",
+    "verify_manifest",
+    "write_manifest",
+]
+
 DEFAULT_KEY_TEMPLATE = "airflow-metadata/{table}/{date}/{dag_id}/{run_id}/{task_id}/{attempt}.{ext}"
 DEFAULT_MANIFEST_TEMPLATE = "airflow-metadata/_manifests/{dag_id}/{run_id}/{task_id}/{attempt}.json"
 PLACEHOLDERS = ("table", "date", "run_id", "ext", "dag_id", "task_id", "attempt")

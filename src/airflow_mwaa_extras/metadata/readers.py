@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 
     from airflow_mwaa_extras.metadata.tables import MetadataSchema, TableSpec
 
+__all__ = [
+    "FETCH_SIZE",
+    "METHODS",
+    "BinarySink",
+    "Condition",
+    "build_select",
+    "copy_select_sql",
+    "resolve_method",
+    "stream_rows",
+]
+
 METHODS = ("auto", "copy", "portable")
 # Rows per batch: 1,000 task instances with their strings are a few MB; 5,000 went over budget.
 FETCH_SIZE = 1000

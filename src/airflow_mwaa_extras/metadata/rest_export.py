@@ -24,6 +24,21 @@ from airflow_mwaa_extras.metadata.manifest import (
 )
 from airflow_mwaa_extras.metadata.s3_upload import MultipartUploadWriter
 
+__all__ = [
+    "API_VERSIONS",
+    "DEFAULT_PAGE_SIZE",
+    "REST_COLUMNS",
+    "REST_TABLES",
+    "Item",
+    "PageFetcher",
+    "RestExportError",
+    "RestSelection",
+    "before_params",
+    "export_via_rest",
+    "iter_items",
+    "window_params",
+]
+
 PageFetcher = Callable[[str, Mapping[str, Any]], Any]
 Item = dict[str, Any]
 

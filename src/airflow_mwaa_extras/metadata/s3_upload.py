@@ -27,6 +27,17 @@ from airflow_mwaa_extras.exceptions import MwaaExtrasError
 if TYPE_CHECKING:
     from types import TracebackType
 
+__all__ = [
+    "DEFAULT_PART_SIZE",
+    "MIN_PART_SIZE",
+    "MultipartUploadWriter",
+    "S3UploadError",
+    "UploadedObject",
+    "ensure_absent",
+    "if_none_match",
+    "put_new_object",
+]
+
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 # S3's minimum: the writer holds about two parts, and a metadata table never nears 10,000 parts.
 DEFAULT_PART_SIZE = MIN_PART_SIZE

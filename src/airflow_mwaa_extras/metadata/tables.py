@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData, Table
     from sqlalchemy.engine import Connection, Engine
 
+__all__ = ["DEFAULT_EXPORT_TABLES", "MetadataSchema", "TableSpec", "reflect_schema"]
+
 DEFAULT_EXPORT_TABLES = ("dag_run", "task_instance", "task_fail", "log")
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from airflow_mwaa_extras.metrics.publish import PublishResult
 
+__all__ = ["BackgroundPublisher", "Sender"]
+
 log = logging.getLogger(__name__)
 
 Sender = Callable[[Sequence[dict[str, Any]]], PublishResult]

@@ -19,6 +19,8 @@ from airflow_mwaa_extras.metrics.datum import (
     MetricValidationError,
 )
 
+__all__ = ["entry_bytes", "plan_requests", "request_overhead_bytes"]
+
 # Every index is counted as four digits (the widest a 1,000-entry request has).
 _INDEX = "1000"
 

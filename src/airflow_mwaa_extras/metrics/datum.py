@@ -16,6 +16,34 @@ from typing import Any
 
 from airflow_mwaa_extras.exceptions import UsageError
 
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "MAX_ABS_VALUE",
+    "MAX_AGE",
+    "MAX_DATUMS_PER_REQUEST",
+    "MAX_DIMENSIONS",
+    "MAX_DIMENSION_VALUE_LENGTH",
+    "MAX_FUTURE",
+    "MAX_NAME_LENGTH",
+    "MAX_REQUEST_BYTES",
+    "MAX_VALUES_PER_DATUM",
+    "MIN_ABS_VALUE",
+    "SHOWN_PROBLEMS",
+    "STORAGE_RESOLUTIONS",
+    "UNITS",
+    "CheckedData",
+    "MetricDatum",
+    "MetricValidationError",
+    "check_datums",
+    "check_dimensions",
+    "check_name",
+    "check_namespace",
+    "check_timestamp",
+    "check_value",
+    "shape_datum",
+    "shape_datums",
+]
+
 # PutMetricData limits (CloudWatch API reference, PutMetricData and MetricDatum).
 MAX_DATUMS_PER_REQUEST = 1000
 MAX_REQUEST_BYTES = 1_000_000  # 1 MB HTTP POST body

@@ -7,6 +7,8 @@ import socket
 
 from airflow_mwaa_extras.metrics.datum import MetricValidationError
 
+__all__ = ["ENVIRONMENT_VARIABLE", "default_dimensions", "environment_name"]
+
 # MWAA sets this in every scheduler, worker and webserver (the user guide read MWAA_ENV_NAME,
 # which MWAA never sets).
 ENVIRONMENT_VARIABLE = "AIRFLOW_ENV_NAME"

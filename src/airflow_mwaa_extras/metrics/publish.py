@@ -26,6 +26,20 @@ from airflow_mwaa_extras.metrics.datum import MetricDatum, check_namespace, shap
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_TIME_BUDGET",
+    "MetricsPublishError",
+    "PublishResult",
+    "cloudwatch_client_config",
+    "failure_message",
+    "outcome_text",
+    "put_entries",
+    "put_metrics",
+]
+
 # Attempts per request, counting only failures that cannot have stored anything.
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_CONNECT_TIMEOUT = 3.0

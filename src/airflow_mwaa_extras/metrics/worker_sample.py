@@ -19,6 +19,8 @@ from pathlib import Path
 from airflow_mwaa_extras.metrics.cgroup import DEFAULT_PROC_CGROUP, DEFAULT_ROOT, CgroupSample, read_cgroup
 from airflow_mwaa_extras.metrics.datum import MetricDatum, MetricValidationError
 
+__all__ = ["VOLUME_DIMENSION", "DiskSample", "WorkerSample", "default_paths", "sample_worker"]
+
 VOLUME_DIMENSION = "Volume"
 
 

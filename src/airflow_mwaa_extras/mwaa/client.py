@@ -106,7 +106,8 @@ class CliResult:
         )
 
     def parsed_json(self) -> Any:
-        """The JSON document in stdout (``--output=json``), skipping log lines printed before it.
+        """The JSON document in stdout (``--output=json``), skipping log lines printed before it
+        (Airflow 3 writes some); ``[]`` when Airflow printed "No data found" (an empty list).
 
         :raises MwaaProtocolError: when stdout holds no JSON document
         """
@@ -116,6 +117,8 @@ class CliResult:
                 return decoder.raw_decode(self.stdout, match.start())[0]
             except ValueError:
                 continue
+        if re.search(r"^No data found", self.stdout, re.MULTILINE):
+            return []
         raise MwaaProtocolError(f"{command_head(self.command)} printed no JSON document")
 
 
@@ -650,20 +653,12 @@ def create_mwaa_client(
     :param session: a boto3 Session (e.g. from an Airflow hook); a default one when None
     """
     import boto3
-    from botocore.config import Config
 
-    endpoint: str = (
-        endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or os.environ.get("AWS_ENDPOINT_URL") or ""
-    )
-    loopback = bool(endpoint) and is_loopback_host(urlsplit(endpoint).netloc)
-    config = Config(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        # One retry layer: ours (MwaaEnvironmentClient._call_api, MwaaRestApiClient.invoke), which
-        # never resends a POST that may have run. botocore's standard mode would resend InvokeRestApi
-        # after a read timeout, underneath ours.
-        retries={"mode": "standard", "total_max_attempts": 1},
-        inject_host_prefix=not loopback,
+    # imported here: botocore_config reads this module's loopback rule
+    from airflow_mwaa_extras.mwaa.botocore_config import mwaa_client_config
+
+    config = mwaa_client_config(
+        endpoint_url=endpoint_url, connect_timeout=connect_timeout, read_timeout=read_timeout
     )
     session = session or boto3.session.Session()
     return session.client("mwaa", region_name=region_name, endpoint_url=endpoint_url, config=config)

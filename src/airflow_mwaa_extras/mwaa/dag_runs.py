@@ -1,12 +1,10 @@
 """DAG runs in another MWAA environment: trigger (retry-safe), read state, list failed tasks.
 
-Two transports behind one interface:
-
-- ``rest_api``: MWAA's InvokeRestApi (:mod:`~airflow_mwaa_extras.mwaa.rest_api`) with the
-  Airflow REST API's paths (``/api/v1`` semantics on Airflow 2, ``/api/v2`` on Airflow 3, where a
-  DAG run needs ``logical_date``);
-- ``cli``: the CLI endpoint (:class:`~airflow_mwaa_extras.mwaa.client.MwaaEnvironmentClient`)
-  with the command builders of :mod:`~airflow_mwaa_extras.mwaa.commands`.
+Two transports behind one interface (:mod:`~airflow_mwaa_extras.mwaa.dag_run_transports`):
+``rest_api``, MWAA's InvokeRestApi, and ``cli``, the CLI endpoint. Waiting for a run is
+:mod:`~airflow_mwaa_extras.mwaa.dag_run_polling`; the run record and the errors are
+:mod:`~airflow_mwaa_extras.mwaa.dag_run_types`, re-exported here (this module is the feature's
+public entry point).
 
 ``transport="auto"`` (the default) uses InvokeRestApi when the installed botocore has it (the
 choice is logged once), else the CLI endpoint. When IAM denies InvokeRestApi, that call goes
@@ -29,127 +27,58 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
+from airflow_mwaa_extras.mwaa.dag_run_transports import CliTransport, DagRunTransport, RestApiTransport
+from airflow_mwaa_extras.mwaa.dag_run_types import (
+    FAILED_TASK_STATES,
+    TERMINAL_STATES,
+    RemoteDagNotFoundError,
+    RemoteDagPausedError,
+    RemoteDagRun,
+    RemoteDagRunError,
+    RemoteDagRunExistsError,
+    RemoteDagRunFailedError,
+    RemoteDagRunNotFoundError,
+)
 from airflow_mwaa_extras.mwaa.errors import (
-    MwaaCliError,
     MwaaCommandMayHaveRunError,
-    MwaaError,
-    MwaaProtocolError,
     MwaaThrottledError,
     MwaaUnreachableError,
 )
 from airflow_mwaa_extras.mwaa.rest_api import (
     MwaaRestApiClient,
     RestApiAccessDeniedError,
-    RestApiConflictError,
-    RestApiNotFoundError,
     RestApiPathError,
     RestApiUnavailableError,
     supports_invoke_rest_api,
 )
 
+__all__ = [
+    "FAILED_TASK_STATES",
+    "TERMINAL_STATES",
+    "TRANSPORTS",
+    "RemoteDagNotFoundError",
+    "RemoteDagPausedError",
+    "RemoteDagRun",
+    "RemoteDagRunError",
+    "RemoteDagRunExistsError",
+    "RemoteDagRunFailedError",
+    "RemoteDagRunNotFoundError",
+    "RemoteDagRuns",
+    "check_transport",
+    "deterministic_run_id",
+]
+
 TRANSPORTS = ("auto", "rest_api", "cli")
-TERMINAL_STATES = frozenset({"success", "failed"})
-FAILED_TASK_STATES = ("failed", "upstream_failed")
-_PAGE = 100
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
-
-
-class RemoteDagRunError(MwaaError):
-    """A remote DAG run cannot be triggered or read."""
-
-
-class RemoteDagNotFoundError(RemoteDagRunError):
-    """The DAG does not exist in the remote environment (or is not parsed yet)."""
-
-
-class RemoteDagPausedError(RemoteDagRunError):
-    """The remote DAG is paused: a run would stay queued forever."""
-
-
-class RemoteDagRunNotFoundError(RemoteDagRunError):
-    """No run with that id exists for the remote DAG."""
-
-
-class RemoteDagRunExistsError(RemoteDagRunError):
-    """Airflow refused the trigger: a run with that id (or logical date) exists already."""
-
-
-# What Airflow prints when the run exists (the CLI's DagRunAlreadyExists, or the unique index).
-_EXISTS_MARKERS = ("DagRunAlreadyExists", "already exists", "UniqueViolation", "IntegrityError")
-
-
-class RemoteDagRunFailedError(RemoteDagRunError):
-    """The remote DAG run ended in a state other than ``success``.
-
-    :param environment: the remote environment
-    :param dag_id: the remote DAG
-    :param run_id: the remote run id
-    :param state: its final state
-    :param failed_task_ids: the task ids that failed (or were upstream-failed)
-    """
-
-    def __init__(
-        self, environment: str, dag_id: str, run_id: str, state: str, failed_task_ids: list[str]
-    ) -> None:
-        self.environment = environment
-        self.dag_id = dag_id
-        self.run_id = run_id
-        self.state = state
-        self.failed_task_ids = list(failed_task_ids)
-        tasks = ", ".join(failed_task_ids) if failed_task_ids else "none reported"
-        super().__init__(
-            f"remote DAG run {dag_id}/{run_id} in {environment} ended {state}; failed tasks: {tasks}"
-        )
-
-
-@dataclass(frozen=True)
-class RemoteDagRun:
-    """One DAG run in a remote environment.
-
-    :param environment: the MWAA environment name
-    :param dag_id: the DAG id
-    :param run_id: the run id
-    :param state: ``queued``, ``running``, ``success`` or ``failed``
-    :param logical_date: ISO logical (execution) date, when the run has one
-    :param conf: the run's conf (the CLI endpoint does not report it: None there)
-    :param transport: ``rest_api`` or ``cli``: how it was read
-    :param created: True when this call triggered it, False when it already existed
-    """
-
-    environment: str
-    dag_id: str
-    run_id: str
-    state: str
-    logical_date: str | None = None
-    conf: dict[str, Any] | None = None
-    transport: str = ""
-    created: bool = False
-
-    @property
-    def finished(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-serializable dict (for XCom and Lambda results)."""
-        return {
-            "environment": self.environment,
-            "dag_id": self.dag_id,
-            "run_id": self.run_id,
-            "state": self.state,
-            "logical_date": self.logical_date,
-            "transport": self.transport,
-            "created": self.created,
-        }
 
 
 def deterministic_run_id(*parts: object, prefix: str = "mx_") -> str:
@@ -165,6 +94,12 @@ def deterministic_run_id(*parts: object, prefix: str = "mx_") -> str:
     return f"{prefix}{digest[:13]}"
 
 
+def check_transport(transport: str) -> None:
+    """:class:`UsageError` unless ``transport`` is one of :data:`TRANSPORTS`."""
+    if transport not in TRANSPORTS:
+        raise UsageError(f"transport must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -177,203 +112,6 @@ def _iso(value: datetime | str | None) -> str | None:
             value = value.replace(tzinfo=UTC)
         return value.isoformat()
     return str(value)
-
-
-def _json_from_cli(stdout: str, what: str) -> Any:
-    """The JSON document in a CLI command's stdout (``--output json``); ``[]`` for "No data found".
-
-    Airflow 3 writes log lines (``2025-... [info     ] ...``) to stdout before the document, so
-    the document is the first line that parses as JSON from its start to the end of the output.
-    """
-    text = stdout.strip()
-    if not text or text.startswith("No data found"):
-        return []
-    decoder = json.JSONDecoder()
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        stripped = line.lstrip()
-        if stripped[:1] in ("[", "{"):
-            start = offset + len(line) - len(stripped)
-            try:
-                value, _end = decoder.raw_decode(text, start)
-                return value
-            except json.JSONDecodeError:
-                pass
-        elif stripped.startswith("No data found"):
-            return []
-        offset += len(line)
-    raise MwaaProtocolError(f"{what}: expected JSON output, got {text[:80]!r}")
-
-
-# --- transports ----------------------------------------------------------------------------
-
-
-class CliTransport:
-    """Remote DAG runs over the CLI endpoint (``dags trigger``, ``dags list-runs``...)."""
-
-    name = "cli"
-
-    def __init__(self, client: MwaaEnvironmentClient) -> None:
-        self.client = client
-
-    @property
-    def environment(self) -> str:
-        return self.client.environment_name
-
-    def check_dag(self, dag_id: str) -> bool:
-        """Whether the DAG is paused; raises when it does not exist.
-
-        MWAA's CLI endpoint has no command that reads one DAG's ``is_paused`` from the metadata
-        DB (``dags details`` is not on its list): ``dags list`` does so on Airflow 3, and parses
-        every DAG file on Airflow 2. Its JSON decides, so an unrelated broken DAG file does not
-        fail it (see :func:`commands.dags_list`).
-        """
-        cmd = commands.dags_list(airflow_version=self.client.airflow_version)
-        dags = _json_from_cli(self.client.run(cmd).stdout, "dags list")
-        for dag in dags if isinstance(dags, list) else []:
-            if isinstance(dag, dict) and dag.get("dag_id") == dag_id:
-                return str(dag.get("is_paused")).lower() == "true"
-        raise RemoteDagNotFoundError(f"DAG {dag_id!r} does not exist in {self.environment}")
-
-    def get_run(self, dag_id: str, run_id: str) -> RemoteDagRun | None:
-        version = self.client.airflow_version
-        cmd = commands.dags_list_runs(dag_id, airflow_version=version)
-        try:
-            stdout = self.client.run(cmd).stdout
-        except MwaaCliError as err:
-            if "does not exist in 'dag' table" in err.stderr:
-                raise RemoteDagNotFoundError(f"DAG {dag_id!r} does not exist in {self.environment}") from None
-            raise
-        runs = _json_from_cli(stdout, "dags list-runs")
-        for run in runs if isinstance(runs, list) else []:
-            if isinstance(run, dict) and run.get("run_id") == run_id:
-                logical = run.get("logical_date") or run.get("execution_date") or None
-                return RemoteDagRun(
-                    environment=self.environment,
-                    dag_id=dag_id,
-                    run_id=run_id,
-                    state=str(run.get("state") or "queued"),
-                    logical_date=logical,
-                    transport=self.name,
-                )
-        return None
-
-    def trigger(
-        self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: str | None
-    ) -> RemoteDagRun:
-        cmd = commands.dags_trigger(
-            dag_id,
-            airflow_version=self.client.airflow_version,
-            conf=conf,
-            run_id=run_id,
-            logical_date=logical_date,
-        )
-        try:
-            self.client.run(cmd)
-        except MwaaCliError as err:
-            if any(marker in err.stderr for marker in _EXISTS_MARKERS):
-                raise RemoteDagRunExistsError(
-                    f"run {run_id} of {dag_id} exists in {self.environment}"
-                ) from None
-            raise
-        # Each CLI command costs seconds: the run is described from what was sent instead of
-        # listing runs again (a failed trigger raised above).
-        return RemoteDagRun(
-            environment=self.environment,
-            dag_id=dag_id,
-            run_id=run_id,
-            state="queued",
-            logical_date=logical_date,
-            conf=dict(conf),
-            transport=self.name,
-            created=True,
-        )
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        cmd = commands.tasks_states_for_dag_run(dag_id, run_id, airflow_version=self.client.airflow_version)
-        rows = _json_from_cli(self.client.run(cmd).stdout, "tasks states-for-dag-run")
-        states: dict[str, str] = {}
-        for row in rows if isinstance(rows, list) else []:
-            if isinstance(row, dict) and row.get("task_id"):
-                states[str(row["task_id"])] = str(row.get("state") or "none")
-        return states
-
-
-class RestApiTransport:
-    """Remote DAG runs over InvokeRestApi and the Airflow REST API."""
-
-    name = "rest_api"
-
-    def __init__(self, rest: MwaaRestApiClient, airflow_major: int) -> None:
-        self.rest = rest
-        self.airflow_major = airflow_major
-
-    @property
-    def environment(self) -> str:
-        return self.rest.environment_name
-
-    def check_dag(self, dag_id: str) -> bool:
-        try:
-            dag = self.rest.get(f"/dags/{quote(dag_id, safe='')}")
-        except RestApiNotFoundError:
-            raise RemoteDagNotFoundError(f"DAG {dag_id!r} does not exist in {self.environment}") from None
-        return bool(dag.get("is_paused")) if isinstance(dag, dict) else False
-
-    def _run(self, dag_id: str, payload: Mapping[str, Any], created: bool = False) -> RemoteDagRun:
-        logical = payload.get("logical_date") or payload.get("execution_date") or None
-        conf = payload.get("conf")
-        return RemoteDagRun(
-            environment=self.environment,
-            dag_id=dag_id,
-            run_id=str(payload.get("dag_run_id")),
-            state=str(payload.get("state") or "queued"),
-            logical_date=logical,
-            conf=conf if isinstance(conf, dict) else None,
-            transport=self.name,
-            created=created,
-        )
-
-    def get_run(self, dag_id: str, run_id: str) -> RemoteDagRun | None:
-        try:
-            payload = self.rest.get(f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}")
-        except RestApiNotFoundError:
-            return None
-        return self._run(dag_id, payload)
-
-    def trigger(
-        self, dag_id: str, run_id: str, conf: Mapping[str, Any], logical_date: str | None
-    ) -> RemoteDagRun:
-        body: dict[str, Any] = {"dag_run_id": run_id, "conf": dict(conf)}
-        if logical_date is not None or self.airflow_major >= 3:
-            body["logical_date"] = logical_date  # required (nullable) on Airflow 3
-        try:
-            result = self.rest.invoke("POST", f"/dags/{quote(dag_id, safe='')}/dagRuns", body=body)
-        except RestApiNotFoundError:
-            raise RemoteDagNotFoundError(f"DAG {dag_id!r} does not exist in {self.environment}") from None
-        except RestApiConflictError:
-            raise RemoteDagRunExistsError(f"run {run_id} of {dag_id} exists in {self.environment}") from None
-        return self._run(dag_id, result.body, created=True)
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        states: dict[str, str] = {}
-        offset = 0
-        while True:
-            body = {"dag_ids": [dag_id], "dag_run_ids": [run_id], "page_offset": offset, "page_limit": _PAGE}
-            page = self.rest.invoke("POST", "/dags/~/dagRuns/~/taskInstances/list", body=body).body or {}
-            items = page.get("task_instances") or []
-            for item in items:
-                task = str(item.get("task_id"))
-                if item.get("map_index", -1) not in (-1, None):
-                    # a mapped task fails if any of its instances failed
-                    if states.get(task) in FAILED_TASK_STATES:
-                        continue
-                states[task] = str(item.get("state") or "none")
-            offset += len(items)
-            if not items or offset >= int(page.get("total_entries") or 0):
-                return states
-
-
-# --- the interface -------------------------------------------------------------------------
 
 
 class RemoteDagRuns:
@@ -403,8 +141,7 @@ class RemoteDagRuns:
         endpoint_url: str | None = None,
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
     ) -> None:
-        if transport not in TRANSPORTS:
-            raise UsageError(f"transport must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
+        check_transport(transport)
         self.environment_name = environment_name
         self.requested_transport = transport
         self.cli_client = cli_client or MwaaEnvironmentClient(
@@ -444,7 +181,7 @@ class RemoteDagRuns:
             self._rest = RestApiTransport(self.rest_client, major)
         return self._rest
 
-    def _call(self, operation: Callable[[CliTransport | RestApiTransport], T]) -> T:
+    def _call(self, operation: Callable[[DagRunTransport], T]) -> T:
         if self.transport == "cli":
             self.calls.append("cli")
             return operation(self._cli)
@@ -572,14 +309,3 @@ class RemoteDagRuns:
     def failed_task_ids(self, dag_id: str, run_id: str) -> list[str]:
         """Sorted ids of the run's failed and upstream-failed tasks."""
         return sorted(t for t, s in self.task_states(dag_id, run_id).items() if s in FAILED_TASK_STATES)
-
-    def raise_if_failed(self, run: RemoteDagRun) -> None:
-        """Raise :class:`RemoteDagRunFailedError` for a finished run that did not succeed."""
-        if run.finished and run.state != "success":
-            raise RemoteDagRunFailedError(
-                self.environment_name,
-                run.dag_id,
-                run.run_id,
-                run.state,
-                self.failed_task_ids(run.dag_id, run.run_id),
-            )

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from airflow_mwaa_extras.metadata.export import ExportSettings
     from airflow_mwaa_extras.version_compat import Context
 
+__all__ = ["MetadataToS3BaseOperator"]
+
 
 class MetadataToS3BaseOperator(BaseOperator):
     """Base of the operators that write metadata rows to S3 (not a task on its own).

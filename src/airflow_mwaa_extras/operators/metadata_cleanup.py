@@ -12,6 +12,8 @@ from airflow_mwaa_extras.operators._metadata_s3 import MetadataToS3BaseOperator
 if TYPE_CHECKING:
     from airflow_mwaa_extras.version_compat import Context
 
+__all__ = ["MetadataCleanupOperator"]
+
 
 class MetadataCleanupOperator(MetadataToS3BaseOperator):
     """Archive metadata rows older than ``retention_days`` to S3, verify, then delete them.

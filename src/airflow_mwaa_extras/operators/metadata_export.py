@@ -12,6 +12,8 @@ from airflow_mwaa_extras.operators._metadata_s3 import MetadataToS3BaseOperator
 if TYPE_CHECKING:
     from airflow_mwaa_extras.version_compat import Context
 
+__all__ = ["MetadataExportOperator"]
+
 
 class MetadataExportOperator(MetadataToS3BaseOperator):
     """Stream metadata rows dated in a window to S3 (CSV or JSON Lines) and push the manifest key.

@@ -8,36 +8,48 @@ fails this task, with the remote state and the failed task ids in the message.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow.configuration import conf as airflow_conf
+
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRunError, deterministic_run_id
-from airflow_mwaa_extras.operators._remote_dag_run_task import (
-    RemoteDagRunTaskMixin,
-    check_event,
-    default_deferrable,
-)
-from airflow_mwaa_extras.triggers.remote_dag_run import check_remote
+from airflow_mwaa_extras.mwaa.dag_run_polling import check_event, wait_for_run
+from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRun, deterministic_run_id
+from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import BaseOperator
 
 if TYPE_CHECKING:
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
     from airflow_mwaa_extras.version_compat import Context
 
 XCOM_REMOTE_RUN_ID = "remote_run_id"
 
-__all__ = ["XCOM_REMOTE_RUN_ID", "MwaaTriggerRemoteDagRunOperator", "check_event", "default_deferrable"]
+__all__ = ["XCOM_REMOTE_RUN_ID", "MwaaTriggerRemoteDagRunOperator"]
 
 
-class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
+def _result(run: RemoteDagRun, *, state: str | None = None, polls: int = 0) -> dict[str, Any]:
+    """What the operator returns (its XCom ``return_value``): one shape in every mode.
+
+    ``environment``, ``dag_id``, ``run_id``; ``state``: the final state when the task waited, else
+    the state when it triggered; ``logical_date``; ``transport`` (``rest_api`` or ``cli``);
+    ``created``: False when the run existed already (a retry); ``polls``: state checks made while
+    waiting (0 without waiting).
+    """
+    return {**run.as_dict(), "state": state or run.state, "polls": polls}
+
+
+class MwaaTriggerRemoteDagRunOperator(BaseOperator):
     """Trigger ``remote_dag_id`` in the MWAA environment ``environment_name``.
 
-    The remote run id is pushed to XCom (key ``remote_run_id``); the return value is the run
-    as a dict. A retry of this task never creates a second remote run: the run id is
-    deterministic (derived from this DAG, task and run) unless given, and is looked up before
-    triggering.
+    The remote run id is pushed to XCom (key ``remote_run_id``); the return value is one dict,
+    the same with or without waiting and deferring: ``environment``, ``dag_id``, ``run_id``,
+    ``state`` (final when waited for), ``logical_date``, ``transport``, ``created`` and ``polls``
+    (see docs/cross-environment.md). A retry of this task never creates a second remote run:
+    the run id is deterministic (derived from this DAG, task and run) unless given, and is
+    looked up before triggering.
 
     :param environment_name: the remote MWAA environment (templated)
     :param remote_dag_id: the DAG to trigger there (templated)
@@ -71,7 +83,7 @@ class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
         logical_date: datetime | str | None = None,
         wait_for_completion: bool = False,
         poll_interval: float = 30.0,
-        deferrable: bool | None = None,
+        deferrable: bool = airflow_conf.getboolean("operators", "default_deferrable", fallback=False),
         transport: str = "auto",
         allow_paused: bool = False,
         max_wait: float | None = None,
@@ -80,14 +92,12 @@ class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._assign_remote(
-            environment_name=environment_name,
-            remote_dag_id=remote_dag_id,
-            deferrable=deferrable,
-            transport=transport,
-            aws_conn_id=aws_conn_id,
-            region_name=region_name,
-        )
+        self.environment_name = environment_name
+        self.remote_dag_id = remote_dag_id
+        self.deferrable = deferrable
+        self.transport = transport
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
         self.conf = conf
         self.run_id = run_id
         self.logical_date = logical_date
@@ -95,6 +105,13 @@ class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
         self.poll_interval = poll_interval
         self.allow_paused = allow_paused
         self.max_wait = max_wait
+
+    @cached_property
+    def remote(self) -> RemoteDagRuns:
+        from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
+
+        hook = MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
+        return hook.get_remote_dag_runs(self.environment_name, transport=self.transport, logger=self.log)
 
     def _remote_run_id(self, context: Context) -> str:
         if self.run_id:
@@ -113,7 +130,6 @@ class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
     def _validate(self) -> None:
         if not self.environment_name or not self.remote_dag_id:
             raise UsageError("environment_name and remote_dag_id are required")
-        self._validate_transport()
         if float(self.poll_interval) <= 0:
             raise UsageError(f"poll_interval must be positive, got {self.poll_interval}")
 
@@ -139,33 +155,41 @@ class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
             run.state,
         )
         if not self.wait_for_completion:
-            return run.as_dict()
+            return _result(run)
         if self.deferrable:
-            from datetime import timedelta
-
             self.defer(
-                trigger=self._remote_trigger(run.run_id, self.poll_interval),
+                trigger=MwaaRemoteDagRunTrigger(
+                    environment_name=self.environment_name,
+                    dag_id=self.remote_dag_id,
+                    run_id=run.run_id,
+                    poll_interval=self.poll_interval,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    transport=self.remote.transport,
+                ),
                 method_name="execute_complete",
+                # handed back to execute_complete, which returns the same shape as execute
+                kwargs={"run": run.as_dict()},
                 timeout=timedelta(seconds=self.max_wait) if self.max_wait else None,
             )
-        event = self._wait(run.run_id)
-        return {**run.as_dict(), "state": event["state"]}
+        event = wait_for_run(
+            self.remote,
+            self.remote_dag_id,
+            run.run_id,
+            poll_interval=float(self.poll_interval),
+            max_wait=self.max_wait,
+        )
+        return _result(run, state=event["state"], polls=event["polls"])
 
-    def _wait(self, run_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.max_wait if self.max_wait else None
-        while True:
-            event = check_remote(self.remote, self.remote_dag_id, run_id, None)
-            if event is not None:
-                return check_event(event)
-            if deadline is not None and time.monotonic() >= deadline:
-                raise RemoteDagRunError(
-                    f"remote run {run_id} of {self.remote_dag_id} in {self.environment_name} "
-                    f"did not finish within {self.max_wait} s"
-                )
-            time.sleep(float(self.poll_interval))
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, run: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Resume after the trigger fired: succeed, or fail with the remote state and tasks.
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger fired: succeed, or fail with the remote state and tasks."""
+        :param event: the trigger's event
+        :param run: the run as ``execute`` knew it (``defer(kwargs=...)``; ``airflow dags test``
+            does not hand it back, and the event's facts stand in, ``created`` unknown)
+        """
         checked = check_event(event)
         self.log.info(
             "remote run %s of %s in %s ended %s after %s polls",
@@ -175,10 +199,17 @@ class MwaaTriggerRemoteDagRunOperator(RemoteDagRunTaskMixin, BaseOperator):
             checked.get("state"),
             checked.get("polls"),
         )
-        return {
-            "environment": checked.get("environment"),
-            "dag_id": checked.get("dag_id"),
-            "run_id": checked.get("run_id"),
-            "state": checked.get("state"),
-            "polls": checked.get("polls"),
-        }
+        polls = int(checked.get("polls") or 0)
+        if run is not None:
+            return _result(RemoteDagRun(**run), state=str(checked["state"]), polls=polls)
+        # `airflow dags test` resumes with the event only (it drops defer's kwargs): the poll's
+        # facts stand in, and whether this task created the run is not known.
+        seen = RemoteDagRun(
+            environment=str(checked["environment"]),
+            dag_id=str(checked["dag_id"]),
+            run_id=str(checked["run_id"]),
+            state=str(checked["state"]),
+            logical_date=checked.get("logical_date"),
+            transport=str(checked.get("transport") or ""),
+        )
+        return {**_result(seen, polls=polls), "created": None}

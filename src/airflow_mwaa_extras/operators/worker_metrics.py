@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from airflow_mwaa_extras.hooks.cloudwatch_metrics import CloudWatchMetricsHook
     from airflow_mwaa_extras.version_compat import Context
 
+__all__ = ["DEFAULT_CATEGORY", "WorkerMetricsOperator"]
+
 DEFAULT_CATEGORY = "WorkerResources"
 
 

@@ -40,6 +40,20 @@ from airflow_mwaa_extras.plugins._common import (
 )
 from airflow_mwaa_extras.reserved_env_vars import is_reserved
 
+__all__ = [
+    "ACTIONS",
+    "EnvChanges",
+    "EnvVarsPlugin",
+    "apply_changes",
+    "apply_configured_env_vars",
+    "configured_changes",
+    "load_file",
+    "merge_path",
+    "parse_document",
+    "parse_ini",
+    "parse_json",
+]
+
 log = logging.getLogger(__name__)
 
 ACTIONS = ("set", "unset", "prepend", "append")

@@ -27,6 +27,8 @@ from typing import Any
 
 from airflow_mwaa_extras.plugin_classes import PLUGINS
 
+__all__ = ["DISTRIBUTION", "ENTRY_POINT_GROUP", "installed_entry_points", "plugins_for_folder"]
+
 DISTRIBUTION = "airflow-mwaa-extras"
 ENTRY_POINT_GROUP = "airflow.plugins"
 

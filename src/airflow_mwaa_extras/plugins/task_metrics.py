@@ -13,6 +13,8 @@ import logging
 from airflow_mwaa_extras.plugins import task_metrics_listener
 from airflow_mwaa_extras.plugins._common import PluginBase, refuse_unsupported_airflow
 
+__all__ = ["TaskMetricsListenerPlugin"]
+
 log = logging.getLogger(__name__)
 
 

@@ -44,6 +44,29 @@ from airflow_mwaa_extras.metrics.datum import DEFAULT_NAMESPACE, MetricDatum, sh
 from airflow_mwaa_extras.metrics.dimensions import ENVIRONMENT_VARIABLE
 from airflow_mwaa_extras.metrics.publish import PublishResult
 
+__all__ = [
+    "CONFIG_SECTION",
+    "FLUSH_ON_STOP_SECONDS",
+    "SENDS_AT_ONCE",
+    "SEND_ATTEMPTS",
+    "SEND_CONNECT_TIMEOUT",
+    "SEND_READ_TIMEOUT",
+    "SEND_TIME_BUDGET",
+    "UNKNOWN_ENVIRONMENT",
+    "before_stopping",
+    "enabled",
+    "flush",
+    "flush_on_stop",
+    "get_publisher",
+    "hookimpl",
+    "namespace",
+    "on_task_instance_failed",
+    "on_task_instance_running",
+    "on_task_instance_success",
+    "record",
+    "task_instance_datums",
+]
+
 log = logging.getLogger(__name__)
 
 hookimpl = pluggy.HookimplMarker("airflow")

@@ -4,7 +4,7 @@ It sets ``TZ`` and calls :func:`time.tzset`, so log timestamps (and naive local 
 the zone, and child processes (task runners) inherit it. Unset or empty: nothing changes. The
 zone is validated against the IANA database first; an unknown name changes nothing and becomes
 a plugin import error in the UI. It does not change when DAGs run: give DAGs a tz-aware
-``start_date`` and schedule (:mod:`airflow_mwaa_extras.timezones`).
+``start_date`` and schedule (:mod:`airflow_mwaa_extras.dag_timezones`).
 
 Configure with ``AIRFLOW__MWAA_EXTRAS__TIMEZONE=America/Los_Angeles`` (an MWAA configuration
 option ``mwaa_extras.timezone``) and ``core.lazy_load_plugins = False``.
@@ -24,6 +24,8 @@ from airflow_mwaa_extras.plugins._common import (
     get_option,
     refuse_unsupported_airflow,
 )
+
+__all__ = ["TimezonePlugin", "apply_configured_timezone", "apply_timezone", "validate_timezone"]
 
 log = logging.getLogger(__name__)
 

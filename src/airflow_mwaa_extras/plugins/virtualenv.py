@@ -28,6 +28,22 @@ from typing import Any
 from airflow_mwaa_extras.plugins._common import PluginBase, refuse_unsupported_airflow, say_once
 from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
+__all__ = [
+    "AIRFLOW_3",
+    "ALREADY_PATCHED",
+    "DEFERRED",
+    "EXPECTED_PARAMETERS",
+    "NOT_NEEDED",
+    "PATCHED",
+    "TARGET_FUNCTION",
+    "TARGET_MODULE",
+    "UNRECOGNISED",
+    "VirtualenvPlugin",
+    "apply_virtualenv_fix",
+    "module_command",
+    "patch_module",
+]
+
 log = logging.getLogger(__name__)
 
 TARGET_MODULE = "airflow.utils.python_virtualenv"

@@ -11,12 +11,26 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import metadata
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from airflow_mwaa_extras.exceptions import UsageError
+
+__all__ = [
+    "AMAZON_PROVIDER",
+    "BACKEND_CLASS",
+    "DEFAULT_CONNECTIONS_PREFIX",
+    "DEFAULT_VARIABLES_PREFIX",
+    "LOOKUP_PATTERN_MIN_PROVIDER",
+    "BackendConfig",
+    "check_provider_support",
+    "config_from_kwargs",
+    "installed_amazon_provider",
+    "mwaa_amazon_provider",
+    "unknown_kwargs",
+]
 
 BACKEND_CLASS = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 AMAZON_PROVIDER = "apache-airflow-providers-amazon"
@@ -186,16 +200,12 @@ def installed_amazon_provider() -> Version | None:
 
 def mwaa_amazon_provider(airflow_version: str) -> Version:
     """The amazon provider MWAA installs for ``airflow_version`` (from its constraints file)."""
-    folder = resources.files("airflow_mwaa_extras") / "data" / "mwaa" / airflow_version
-    constraints = folder / "airflow_constraints.txt"
-    if not constraints.is_file():
-        known = sorted(p.name for p in (resources.files("airflow_mwaa_extras") / "data" / "mwaa").iterdir())
-        raise UsageError(f"unknown MWAA Airflow version {airflow_version!r}; known: {', '.join(known)}")
-    for line in constraints.read_text(encoding="utf-8").splitlines():
-        name, sep, version = line.strip().partition("==")
-        if sep and name.strip().lower() == AMAZON_PROVIDER:
-            return Version(version.strip())
-    raise UsageError(f"MWAA {airflow_version}'s constraints pin no {AMAZON_PROVIDER}")
+    from airflow_mwaa_extras.deploy.mwaa_data import airflow_constraints
+
+    pinned = airflow_constraints(airflow_version).get(AMAZON_PROVIDER)
+    if pinned is None:
+        raise UsageError(f"MWAA {airflow_version}'s constraints pin no {AMAZON_PROVIDER}")
+    return Version(pinned)
 
 
 def check_provider_support(config: BackendConfig, provider: Version | None) -> list[str]:

@@ -26,6 +26,25 @@ if TYPE_CHECKING:
 else:
     SecretsManagerClient = Any
 
+__all__ = [
+    "ACTIONS",
+    "BATCH_GET_SIZE",
+    "MAX_NAME_LENGTH",
+    "ON_EXISTING",
+    "PROTECTED_CONN_IDS",
+    "MigrationError",
+    "MigrationOptions",
+    "MigrationPlan",
+    "MigrationResult",
+    "PlannedSecret",
+    "apply_plan",
+    "count_api_calls",
+    "diff_lines",
+    "plan_migration",
+    "secret_name_problem",
+    "summary_line",
+]
+
 CREATE, UPDATE, UNCHANGED, SKIP, INVALID = "create", "update", "unchanged", "skip", "invalid"
 ACTIONS = (CREATE, UPDATE, UNCHANGED, SKIP, INVALID)
 ON_EXISTING = ("update", "skip", "error")

@@ -23,6 +23,17 @@ from airflow_mwaa_extras.secrets.uri import (
     parts_from_secret_text,
 )
 
+__all__ = [
+    "FILE_SUFFIXES",
+    "SourceConnection",
+    "SourceVariable",
+    "connections_from_db",
+    "connections_from_file",
+    "load_sources",
+    "variables_from_db",
+    "variables_from_file",
+]
+
 FILE_SUFFIXES = (".json", ".yaml", ".yml", ".env")
 
 

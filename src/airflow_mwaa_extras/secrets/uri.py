@@ -1,27 +1,51 @@
 """Connection secrets built from their parts, and checked by Airflow's own parser before use.
 
 MWAA's guide builds connection URIs with ``str.format`` and encodes only the role ARN, so a
-password holding ``/``, ``+`` or ``@`` yields a URI that Airflow reads back wrong. Here every
-component is percent-encoded, and every secret string (URI or JSON) is parsed back with
-Airflow's ``Connection`` class (and, on Airflow 3, the Task SDK's, which workers use) and
-compared field by field with the parts it was built from. A mismatch names the connection and
-the field, never the value.
+password holding ``/``, ``+`` or ``@`` yields a URI that Airflow reads back wrong. Here the URI
+is written by Airflow's own ``Connection.get_uri`` (every component percent-encoded), and every
+secret string (URI or JSON) is parsed back with Airflow's ``Connection`` class (and, on Airflow
+3, the Task SDK's, which workers use) and compared field by field with the parts it was built
+from. A mismatch names the connection and the field, never the value.
 
 Empty and missing values count as the same (``None`` == ``""``, an empty extra == no extra):
 Airflow's URI form cannot tell them apart, and hooks treat both as "not set".
+
+About 370 lines: building, parsing back and checking user-given URI text share
+:class:`ConnectionParts` and Airflow's parsers; apart, each half would import the other.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from airflow_mwaa_extras.exceptions import UsageError
+
+__all__ = [
+    "FORMATS",
+    "JSON_KEYS",
+    "MAX_SECRET_BYTES",
+    "ConnectionParts",
+    "ConnectionSecretError",
+    "build_json",
+    "build_secret",
+    "build_uri",
+    "check_round_trip",
+    "check_uri_text",
+    "connection_parts",
+    "differing_fields",
+    "parse_extra",
+    "parse_port",
+    "parse_secret",
+    "parts_from_secret_text",
+    "parts_from_uri",
+]
 
 FORMATS = ("json", "uri")
 # The keys the amazon provider's SecretsManagerBackend keeps from a JSON secret (others, such
@@ -140,44 +164,47 @@ def connection_parts(conn_id: str, values: Mapping[str, Any]) -> ConnectionParts
 
 
 def build_uri(parts: ConnectionParts) -> str:
-    """An Airflow connection URI with every component percent-encoded.
+    """An Airflow connection URI, written by Airflow's own ``Connection.get_uri``.
 
-    The layout follows ``Connection.get_uri``: ``_`` in the type becomes ``-`` (Airflow turns
-    it back), a host with ``://`` keeps its protocol, and the extra goes into the query string
-    when all its values are strings, else as JSON under ``__extra__``.
+    One rule is added on top: an extra whose values Airflow 3's core parser would read back
+    differently goes into the query as JSON under ``__extra__`` (see :func:`_extra_as_json`);
+    ``get_uri`` flattens every all-string extra into the query string.
     """
-    scheme = parts.conn_type.lower().replace("_", "-")
-    uri = f"{scheme}://"
-    host = parts.host or ""
-    if "://" in host:
-        protocol, host = host.split("://", 1)
-        uri += f"{protocol}://"
-    authority = ""
-    if parts.login is not None:
-        authority += quote(parts.login, safe="")
-    if parts.password is not None:
-        authority += ":" + quote(parts.password, safe="")
-    if authority:
-        uri += authority + "@"
-    host_block = quote(host, safe="") if host else ""
-    if parts.port is not None:
-        host_block = (host_block or ("@" if not authority else "")) + f":{parts.port}"
-    if parts.schema:
-        host_block += "/" + quote(parts.schema, safe="")
-    uri += host_block
-    if parts.extra:
-        separator = "?" if parts.schema else "/?"
-        plain = all(isinstance(k, str) and _plain_string(v) for k, v in parts.extra.items())
-        if plain and "__extra__" not in parts.extra:
-            uri += separator + urlencode(parts.extra)
-        else:
-            uri += separator + urlencode({"__extra__": json.dumps(parts.extra)})
+    (core, *_) = _connection_classes()
+    as_json = bool(parts.extra) and _extra_as_json(parts.extra or {})
+    fields = {name: getattr(parts, name) for name in ("conn_id", *JSON_KEYS) if name != "extra"}
+    conn = core(**fields, extra=None if as_json or not parts.extra else json.dumps(parts.extra))
+    uri = _get_uri_quietly(conn)
+    if as_json:
+        uri += ("?" if parts.schema else "/?") + urlencode({"__extra__": json.dumps(parts.extra)})
     return uri
 
 
-def _plain_string(value: Any) -> bool:
+def _get_uri_quietly(conn: Any) -> str:
+    log = getattr(conn, "log", None)
+    if not isinstance(log, logging.Logger):
+        return str(conn.get_uri())
+    log.addFilter(_without_scheme_warning)
+    try:
+        return str(conn.get_uri())
+    finally:
+        log.removeFilter(_without_scheme_warning)
+
+
+def _without_scheme_warning(record: logging.LogRecord) -> bool:
+    # get_uri warns for every type with "_" (google_cloud_platform); it writes "-", which Airflow
+    # reads back as "_", and the round-trip check proves it: the warning would only alarm users.
+    return "shall not contain '_'" not in record.getMessage()
+
+
+def _extra_as_json(extra: Mapping[str, Any]) -> bool:
     # Airflow 3's core parser JSON-decodes every query value it can ("5" -> 5, '{"a": 1}' ->
-    # a dict) while the Task SDK's does not: such values only survive inside __extra__.
+    # a dict) while the Task SDK's does not: such values only survive inside __extra__. A key
+    # named __extra__ would be read as the whole extra.
+    return "__extra__" in extra or not all(isinstance(k, str) and _plain_string(v) for k, v in extra.items())
+
+
+def _plain_string(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:

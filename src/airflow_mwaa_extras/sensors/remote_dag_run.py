@@ -1,25 +1,31 @@
 """Wait for a DAG run (or one of its tasks) in another MWAA environment.
 
 Supports ``mode="poke"``, ``mode="reschedule"`` (no worker slot between pokes) and
-``deferrable=True`` (the wait runs in the triggerer).
+``deferrable=True`` (the wait runs in the triggerer, after one poke here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow.configuration import conf as airflow_conf
+
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.operators._remote_dag_run_task import RemoteDagRunTaskMixin, check_event
-from airflow_mwaa_extras.triggers.remote_dag_run import check_remote
+from airflow_mwaa_extras.mwaa.dag_run_polling import check_event, check_remote
+from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import BaseSensorOperator
 
 if TYPE_CHECKING:
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
     from airflow_mwaa_extras.version_compat import Context
 
+__all__ = ["MwaaRemoteDagRunSensor"]
 
-class MwaaRemoteDagRunSensor(RemoteDagRunTaskMixin, BaseSensorOperator):
+
+class MwaaRemoteDagRunSensor(BaseSensorOperator):
     """Succeed when a remote DAG run (or ``remote_task_id`` in it) succeeds; fail when it fails.
 
     :param environment_name: the remote MWAA environment (templated)
@@ -42,28 +48,32 @@ class MwaaRemoteDagRunSensor(RemoteDagRunTaskMixin, BaseSensorOperator):
         remote_dag_id: str,
         run_id: str,
         remote_task_id: str | None = None,
-        deferrable: bool | None = None,
+        deferrable: bool = airflow_conf.getboolean("operators", "default_deferrable", fallback=False),
         transport: str = "auto",
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._assign_remote(
-            environment_name=environment_name,
-            remote_dag_id=remote_dag_id,
-            deferrable=deferrable,
-            transport=transport,
-            aws_conn_id=aws_conn_id,
-            region_name=region_name,
-        )
+        self.environment_name = environment_name
+        self.remote_dag_id = remote_dag_id
         self.run_id = run_id
         self.remote_task_id = remote_task_id
+        self.deferrable = deferrable
+        self.transport = transport
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+
+    @cached_property
+    def remote(self) -> RemoteDagRuns:
+        from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
+
+        hook = MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
+        return hook.get_remote_dag_runs(self.environment_name, transport=self.transport, logger=self.log)
 
     def _validate(self) -> None:
         if not self.environment_name or not self.remote_dag_id or not self.run_id:
             raise UsageError("environment_name, remote_dag_id and run_id are required")
-        self._validate_transport()
 
     def execute(self, context: Context) -> Any:
         self._validate()
@@ -73,7 +83,16 @@ class MwaaRemoteDagRunSensor(RemoteDagRunTaskMixin, BaseSensorOperator):
         if self.poke(context):
             return None
         self.defer(
-            trigger=self._remote_trigger(self.run_id, self.poke_interval, self.remote_task_id),
+            trigger=MwaaRemoteDagRunTrigger(
+                environment_name=self.environment_name,
+                dag_id=self.remote_dag_id,
+                run_id=self.run_id,
+                task_id=self.remote_task_id,
+                poll_interval=self.poke_interval,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                transport=self.remote.transport,
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )

@@ -21,7 +21,6 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,10 +33,12 @@ class AirflowHomeError(MwaaExtrasError):
 
 
 def installed_airflow_version() -> str:
-    try:
-        return metadata.version("apache-airflow")
-    except metadata.PackageNotFoundError as err:
-        raise AirflowHomeError("Apache Airflow is not installed in this environment") from err
+    """The installed Airflow's version (:data:`~airflow_mwaa_extras.version_compat.AIRFLOW_VERSION`)."""
+    from airflow_mwaa_extras.version_compat import AIRFLOW_VERSION
+
+    if AIRFLOW_VERSION is None:
+        raise AirflowHomeError("Apache Airflow is not installed in this environment")
+    return str(AIRFLOW_VERSION)
 
 
 @dataclass
@@ -88,6 +89,13 @@ class AirflowHome:
             )
         return proc
 
+    def migrate(self) -> None:
+        """Give this home a migrated metadata DB (a copy of a cached migration when there is one)."""
+        if self.pg_admin_dsn and self.pg_database:
+            _pg_create_from_template(self, self.pg_admin_dsn, self.pg_database)
+        else:
+            _sqlite_from_template(self)
+
     def cleanup(self) -> None:
         """Drop the PostgreSQL database (if any) and delete the folder."""
         if self._cleaned:
@@ -107,7 +115,11 @@ def create_airflow_home(
     extra_env: Mapping[str, str] | None = None,
     migrate: bool = True,
 ) -> AirflowHome:
-    """Create (and by default migrate) an Airflow home in ``path``."""
+    """Create (and by default migrate) an Airflow home in ``path``.
+
+    :param migrate: False leaves the metadata DB to :meth:`AirflowHome.migrate`, e.g. until a
+        test needs it
+    """
     home = Path(path).resolve()
     home.mkdir(parents=True, exist_ok=True)
     dags = Path(dags_folder).resolve() if dags_folder else home / "dags"
@@ -129,10 +141,7 @@ def create_airflow_home(
         path=home, sql_alchemy_conn=conn_url, env=env, pg_admin_dsn=pg_dsn, pg_database=pg_database
     )
     if migrate:
-        if pg_dsn and pg_database:
-            _pg_create_from_template(result, pg_dsn, pg_database)
-        else:
-            _sqlite_from_template(result)
+        result.migrate()
     return result
 
 

@@ -5,8 +5,7 @@ One HTTP server answers, for boto3 pointed at it with ``endpoint_url`` (or
 
 - ``CreateCliToken``, ``CreateWebLoginToken``, ``GetEnvironment``, ``ListEnvironments``
   (``AirflowVersion`` is the local Airflow's, the web server host name is this server);
-- ``InvokeRestApi``, handed to :mod:`airflow_mwaa_extras.testing.standin_rest_api` when that
-  module is importable, otherwise refused as an unknown operation;
+- ``InvokeRestApi``, handed to :mod:`airflow_mwaa_extras.testing.standin_rest_api`;
 - ``POST /aws_mwaa/cli``: the command line is split like a shell would, checked against the
   commands MWAA accepts, and run with the real ``airflow`` CLI in the environment's own Airflow
   home (in a process forked from one that has imported Airflow's CLI already, see
@@ -64,17 +63,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
-from airflow_mwaa_extras.testing import standin_commands
+from airflow_mwaa_extras.testing import standin_commands, standin_rest_api
 from airflow_mwaa_extras.testing.airflow_cli_server import AirflowCliServer, AirflowCliServerError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.standin_faults import Fault, FaultPlan
 from airflow_mwaa_extras.testing.standin_rest_roles import RestApiGate
+from airflow_mwaa_extras.version_compat import AIRFLOW_VERSION
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -191,10 +190,6 @@ class MwaaStandin:
                 if env.cli_server is not None:
                     env.cli_server.stop()
                     env.cli_server = None
-        try:
-            from airflow_mwaa_extras.testing import standin_rest_api
-        except ImportError:
-            return
         for name in self.environments:
             standin_rest_api.stop_local_rest_apis(name)
 
@@ -363,12 +358,9 @@ class MwaaStandin:
 
 
 def _local_airflow_version() -> str:
-    for dist in ("apache-airflow", "apache-airflow-core"):
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    raise MwaaStandinError("the MWAA stand-in runs the real airflow CLI: install apache-airflow")
+    if AIRFLOW_VERSION is None:
+        raise MwaaStandinError("the MWAA stand-in runs the real airflow CLI: install apache-airflow")
+    return str(AIRFLOW_VERSION)
 
 
 def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
@@ -475,11 +467,6 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
                 self._api_error(404, "UnknownOperationException", f"no route for POST {path}")
 
         def _invoke_rest_api(self, env: _Environment, request: dict[str, Any]) -> None:
-            try:  # written alongside, in another module; answer like an older MWAA API without it
-                from airflow_mwaa_extras.testing import standin_rest_api
-            except ImportError:
-                self._api_error(404, "UnknownOperationException", "InvokeRestApi is not available")
-                return
             # Faults for InvokeRestApi are armed per "InvokeRestApi METHOD" (e.g. "InvokeRestApi POST").
             fault = standin.faults.take(env.name, f"InvokeRestApi {str(request.get('Method') or '').upper()}")
             if fault is not None and fault.before and fault.status:

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_mwaa_extras.deploy import requirements
+from airflow_mwaa_extras.deploy import mwaa_data, requirements
 from airflow_mwaa_extras.deploy.local_env import BASE_CONSTRAINTS as _CONSTRAINTS
 from airflow_mwaa_extras.deploy.local_env import mwaa_base_environment
 
@@ -72,7 +72,7 @@ def install_offline(
     cmd += ["-r", str(requirements_txt)]
     if not requirements.MWAA_CONSTRAINT_PATTERN.search(requirements_txt.read_text(encoding="utf-8")):
         for name in _CONSTRAINTS:
-            cmd += ["-c", str(requirements.constraints_file(airflow_version, name))]
+            cmd += ["-c", str(mwaa_data.constraints_file(airflow_version, name))]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
     after = freeze(python)
     return OfflineInstall(proc.returncode, proc.stdout + proc.stderr, after - before, before - after)

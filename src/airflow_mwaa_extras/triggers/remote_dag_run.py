@@ -1,8 +1,10 @@
 """A deferrable trigger that waits for a DAG run (or one of its tasks) in another MWAA environment.
 
-It polls with the same :class:`~airflow_mwaa_extras.mwaa.dag_runs.RemoteDagRuns` the operator
-uses (InvokeRestApi or the CLI endpoint), in a worker thread of the triggerer so its event loop
-never blocks, and holds no worker slot while it waits.
+It polls with the same :class:`~airflow_mwaa_extras.mwaa.dag_runs.RemoteDagRuns` (from
+:meth:`~airflow_mwaa_extras.hooks.mwaa_environment.MwaaEnvironmentHook.get_remote_dag_runs`) and
+the same :func:`~airflow_mwaa_extras.mwaa.dag_run_polling.check_remote` as the operator and the
+sensor, in a worker thread of the triggerer so its event loop never blocks, and holds no worker
+slot while it waits.
 """
 
 from __future__ import annotations
@@ -11,61 +13,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from airflow_mwaa_extras.mwaa.dag_runs import FAILED_TASK_STATES, RemoteDagRuns
+from airflow_mwaa_extras.mwaa.dag_run_polling import check_remote
 from airflow_mwaa_extras.mwaa.errors import MwaaError
 from airflow_mwaa_extras.version_compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
-    import logging
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
 
-TASK_DONE_STATES = frozenset({"success", "skipped"})
-
-
-def remote_dag_runs(
-    environment_name: str,
-    *,
-    aws_conn_id: str | None = "aws_default",
-    region_name: str | None = None,
-    transport: str = "auto",
-    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
-) -> RemoteDagRuns:
-    """:class:`RemoteDagRuns` for ``environment_name`` with the identity of an ``aws`` connection."""
-    from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
-    from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient
-
-    hook = MwaaEnvironmentHook(aws_conn_id=aws_conn_id, region_name=region_name)
-    cli = hook.get_environment_client(environment_name)
-    rest = MwaaRestApiClient(environment_name, mwaa_client=hook.mwaa_client)
-    return RemoteDagRuns(
-        environment_name, transport=transport, cli_client=cli, rest_client=rest, logger=logger
-    )
-
-
-def check_remote(runs: RemoteDagRuns, dag_id: str, run_id: str, task_id: str | None) -> dict[str, Any] | None:
-    """One poll: an event payload when the wait is over, None to keep waiting.
-
-    ``status`` is ``success`` or ``failed``; ``state`` the run's (or the task's) state;
-    ``failed_task_ids`` the run's failed tasks when it failed.
-    """
-    base = {"environment": runs.environment_name, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
-    run = runs.get_run(dag_id, run_id)
-    if task_id is not None:
-        state = runs.task_state(dag_id, run_id, task_id)
-        if state in TASK_DONE_STATES:
-            return {**base, "status": "success", "state": state, "failed_task_ids": []}
-        if state in FAILED_TASK_STATES or (run.finished and state not in TASK_DONE_STATES):
-            return {**base, "status": "failed", "state": state or "missing", "failed_task_ids": [task_id]}
-        return None
-    if not run.finished:
-        return None
-    if run.state == "success":
-        return {**base, "status": "success", "state": run.state, "failed_task_ids": []}
-    return {
-        **base,
-        "status": "failed",
-        "state": run.state,
-        "failed_task_ids": runs.failed_task_ids(dag_id, run_id),
-    }
+__all__ = ["MwaaRemoteDagRunTrigger"]
 
 
 class MwaaRemoteDagRunTrigger(BaseTrigger):
@@ -120,16 +75,15 @@ class MwaaRemoteDagRunTrigger(BaseTrigger):
             },
         )
 
+    def _remote_dag_runs(self) -> RemoteDagRuns:
+        from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
+
+        hook = MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
+        return hook.get_remote_dag_runs(self.environment_name, transport=self.transport, logger=self.log)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            runs = await asyncio.to_thread(
-                remote_dag_runs,
-                self.environment_name,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                transport=self.transport,
-                logger=self.log,
-            )
+            runs = await asyncio.to_thread(self._remote_dag_runs)
             while True:
                 self.polls += 1
                 event = await asyncio.to_thread(check_remote, runs, self.dag_id, self.run_id, self.task_id)

@@ -29,7 +29,7 @@ def run(ctx: DemoContext) -> None:
     from sqlalchemy import create_engine
 
     from airflow_mwaa_extras.metadata.manifest import read_manifest
-    from airflow_mwaa_extras.metadata.seed import seed_history
+    from airflow_mwaa_extras.testing.metadata_seed import seed_history
 
     extra: dict[str, str] = {"MWAA_EXTRAS_METADATA_BUCKET": BUCKET}
     if AIRFLOW_V_3_0_PLUS:

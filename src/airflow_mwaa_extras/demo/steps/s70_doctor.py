@@ -8,8 +8,8 @@ from pathlib import Path
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
 from airflow_mwaa_extras.deploy.doctor import CONFIG_FILE, DoctorOptions, run_doctor
+from airflow_mwaa_extras.deploy.mwaa_data import default_airflow_version, expected_constraint_url
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip, check_plugins
-from airflow_mwaa_extras.deploy.requirements import default_airflow_version, expected_constraint_url
 
 ORDER = 70
 TITLE = "Deployment doctor: a clean project passes, seeded defects are found"

@@ -6,8 +6,8 @@ import sys
 import time
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
-from airflow_mwaa_extras.deploy import requirements
-from airflow_mwaa_extras.deploy.doctor import DoctorOptions, parse_dag_folder, run_doctor
+from airflow_mwaa_extras.deploy import mwaa_data
+from airflow_mwaa_extras.deploy.doctor import DoctorOptions, check_dag_folder, run_doctor
 from airflow_mwaa_extras.deploy.wheels import build_wheels_zip
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.testing import offline_install
@@ -43,7 +43,7 @@ with DAG("offline_wheels", schedule=None):
 def _version() -> str:
     """An MWAA version whose CPython is this interpreter (2.10.3 on 3.11), so pip can install."""
     here = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    fitting = [v for v in requirements.supported_versions() if requirements.python_version_for(v) == here]
+    fitting = [v for v in mwaa_data.supported_versions() if mwaa_data.python_version_for(v) == here]
     if not fitting:
         raise DemoStepError(f"no MWAA version runs Python {here}")
     return "2.10.3" if "2.10.3" in fitting else fitting[-1]
@@ -91,7 +91,7 @@ def run(ctx: DemoContext) -> None:
         f"pip install --no-index, index at {offline_install.UNREACHABLE_INDEX}: added {sorted(done.added)}"
     )
     ctx.say("no package of MWAA's base install changed")
-    findings = parse_dag_folder(project / "dags", None, python=str(python))
+    findings = check_dag_folder(project / "dags", None, python=str(python))
     if findings:
         raise DemoStepError(f"the DAG importing every requirement does not parse: {findings[0].message}")
     ctx.say("a DAG importing every requirement parses in that environment")

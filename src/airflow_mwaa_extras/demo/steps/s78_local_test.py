@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
-from airflow_mwaa_extras.deploy.requirements import default_airflow_version, expected_constraint_url
+from airflow_mwaa_extras.deploy.mwaa_data import default_airflow_version, expected_constraint_url
 
 ORDER = 78
 TITLE = "Local test: the sample project in MWAA's environment, then a reserved variable in startup.sh"

@@ -1,10 +1,16 @@
-"""``mwaa-extras plugins build|check``: a reproducible plugins.zip, and the checks MWAA does not do."""
+"""``mwaa-extras plugins build|check``: a reproducible plugins.zip, and the checks MWAA does not do.
+
+The command line only; the builder and the checks are :mod:`airflow_mwaa_extras.deploy.plugins_zip`.
+The Airflow plugins this package registers are another thing: :mod:`airflow_mwaa_extras.plugins`.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 from typing import Any
+
+__all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
@@ -51,13 +57,14 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from airflow_mwaa_extras.deploy import requirements
-    from airflow_mwaa_extras.deploy.plugins_zip import check_plugins, requirement_names
+    from airflow_mwaa_extras.deploy import mwaa_data
+    from airflow_mwaa_extras.deploy.plugins_zip import check_plugins
     from airflow_mwaa_extras.deploy.report import Report
+    from airflow_mwaa_extras.deploy.requirements_file import requirement_names
     from airflow_mwaa_extras.exceptions import UsageError
 
-    version = requirements.default_airflow_version(args.airflow_version)
-    provided = set(requirements.airflow_constraints(version)) | set(requirements.essential_pins(version))
+    version = mwaa_data.default_airflow_version(args.airflow_version)
+    provided = set(mwaa_data.airflow_constraints(version)) | set(mwaa_data.essential_pins(version))
     if args.requirements is not None:
         if not args.requirements.is_file():
             raise UsageError(f"requirements file not found: {args.requirements}")

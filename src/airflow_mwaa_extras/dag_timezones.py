@@ -1,11 +1,14 @@
 """Helpers for DAGs that live in a named time zone: tz-aware start dates and cron schedules.
 
+Not to be confused with the timezone *plugin* (:mod:`airflow_mwaa_extras.plugins.timezone`),
+which sets the zone the Airflow processes print in.
+
 Airflow evaluates a cron schedule in the time zone of its timetable (or of the DAG's
 ``start_date``): ``0 12 * * *`` in ``America/Los_Angeles`` runs at 20:00 UTC in winter and 19:00
 UTC in summer. The timezone plugin only changes what processes print; these helpers change when
 DAGs run::
 
-    from airflow_mwaa_extras.timezones import cron_schedule, start_date
+    from airflow_mwaa_extras.dag_timezones import cron_schedule, start_date
 
     with DAG("daily_noon_la", start_date=start_date(2026, 1, 1, tz="America/Los_Angeles"),
              schedule=cron_schedule("0 12 * * *", tz="America/Los_Angeles")):
@@ -25,6 +28,8 @@ from airflow_mwaa_extras.exceptions import UsageError
 if TYPE_CHECKING:
     from pendulum import DateTime
     from pendulum.tz.timezone import Timezone
+
+__all__ = ["CONFIG_ENV", "configured_timezone_name", "cron_schedule", "start_date", "zone"]
 
 CONFIG_ENV = "AIRFLOW__MWAA_EXTRAS__TIMEZONE"
 
