@@ -47,6 +47,7 @@ def _probe_module() -> ModuleType:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
+    # local_env._locked's twin: this script runs where the package is not installed.
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # one migration per environment; the others wait and copy
         try:
