@@ -25,11 +25,6 @@ VERSION = mwaa_data.default_airflow_version(None)
 CLI = str(Path(sys.executable).with_name("mwaa-extras"))
 
 
-@pytest.fixture(scope="session")
-def local_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("local-cache")
-
-
 def _project(tmp_path: Path, source: Path, requirements_text: str | None = None) -> Path:
     """A copy of ``source`` whose constraint line names this Airflow version (and the sample's
     requirement unless ``requirements_text`` is given)."""

@@ -23,10 +23,12 @@ def register(subparsers: Any) -> None:
         description="MWAA's base install under the version's constraints plus requirements.txt with "
         "MWAA's rules (cached under ~/.cache/airflow-mwaa-extras/local), plugins.zip unpacked, "
         "airflow_configuration_options.json applied, startup.sh run, every DAG parsed, and each "
-        "DAG_ID run with 'airflow dags test' on a throw-away SQLite metadata DB. Exits 1 on any error.",
+        "DAG_ID run as 'airflow dags test' runs it, on a throw-away SQLite metadata DB. Exits 1 on any error.",
     )
     test.add_argument("project", type=Path, metavar="PROJECT")
-    test.add_argument("dag_ids", nargs="*", metavar="DAG_ID", help="DAGs to run with airflow dags test")
+    test.add_argument(
+        "dag_ids", nargs="*", metavar="DAG_ID", help="DAGs to run as airflow dags test runs them"
+    )
     test.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")
     test.add_argument(
         "--python",
@@ -69,7 +71,7 @@ def _up(args: argparse.Namespace) -> int:
     import tempfile
 
     from airflow_mwaa_extras.deploy import local_up
-    from airflow_mwaa_extras.deploy.local_test import parse_and_test, prepare
+    from airflow_mwaa_extras.deploy.local_test import forget_run_bytecode, parse_and_test, prepare
     from airflow_mwaa_extras.deploy.report import Report
     from airflow_mwaa_extras.exceptions import UsageError
 
@@ -81,12 +83,16 @@ def _up(args: argparse.Namespace) -> int:
     options = _options(args)
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-local-up-") as tmp:
         prepared = prepare(args.project, options, report, Path(tmp))
-        if prepared is not None and not report.has_errors:
-            parse_and_test(prepared, args.project, options, report)
-        print(report.to_text(), flush=True)
-        if prepared is None or report.has_errors:
+        if prepared is None:
+            print(report.to_text(), flush=True)
             return 1
-        return local_up.serve(prepared, args.port, args.pg_dsn)
+        try:
+            if not report.has_errors:
+                parse_and_test(prepared, args.project, options, report)
+            print(report.to_text(), flush=True)
+            return 1 if report.has_errors else local_up.serve(prepared, args.port, args.pg_dsn)
+        finally:
+            forget_run_bytecode(prepared)
 
 
 def _test(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def _dagbag_class() -> type:
@@ -37,8 +38,8 @@ def _plugin_import_errors() -> dict[str, str]:
     return {str(k): str(v) for k, v in errors.items()}
 
 
-def main(dags_folder: str) -> int:
-    warnings.simplefilter("ignore")
+def probe(dags_folder: str) -> tuple[dict[str, object], Any]:
+    """The report for ``dags_folder`` and the DagBag it came from (``_local_run`` tests its DAGs)."""
     import airflow
 
     # Safe mode and examples follow the configuration, as on MWAA (the caller turns examples off).
@@ -76,7 +77,12 @@ def main(dags_folder: str) -> int:
     default_queue = conf.get("operators", "default_queue", fallback="default")
     payload: dict[str, object] = {"airflow_version": airflow.__version__, "default_queue": default_queue}
     payload["plugin_import_errors"] = payload_plugins
-    print(json.dumps({**payload, "import_errors": errors, "dags": dags}))
+    return {**payload, "import_errors": errors, "dags": dags}, bag
+
+
+def main(dags_folder: str) -> int:
+    warnings.simplefilter("ignore")
+    print(json.dumps(probe(dags_folder)[0]))
     return 0
 
 

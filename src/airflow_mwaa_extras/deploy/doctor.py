@@ -138,7 +138,7 @@ def run_doctor(project: Path, options: DoctorOptions) -> Report:
         report.add(startup_script.lint_startup_script(_read_text(startup)))
 
     report.ran("configuration")
-    config = _load_config(project / CONFIG_FILE, report)
+    config = load_configuration_options(project / CONFIG_FILE, report)
     report.add(_check_config(config, has_plugins=_has_python(plugin_target)))
 
     dags = project / "dags"
@@ -161,7 +161,9 @@ def _read_text(path: Path) -> str:
 # -- configuration options ---------------------------------------------------------------------
 
 
-def _load_config(path: Path, report: Report) -> dict[str, str] | None:
+def load_configuration_options(path: Path, report: Report) -> dict[str, str] | None:
+    """The project's airflow_configuration_options.json as strings; None (a note or a finding in
+    ``report``) when it is missing or not a JSON object."""
     if not path.is_file():
         report.notes.append(f"no {CONFIG_FILE}: MWAA's defaults apply")
         return None

@@ -4,12 +4,15 @@ Steps, each failing with MWAA's reason: requirements.txt checked (a refusal stop
 the resolver's error, before anything is installed); MWAA's environment built or reused
 (:mod:`local_env`); plugins unpacked, configuration options applied and the startup script
 run (:mod:`local_project`); every DAG parsed with that environment's Airflow (import errors,
-duplicate ids, plugins that fail to load); each named DAG run with ``airflow dags test``
-against a throw-away SQLite metadata DB copied from a migrated template.
+duplicate ids, plugins that fail to load); each named DAG run as ``airflow dags test`` runs it
+(``dag.test()``) against a throw-away SQLite metadata DB copied from a migrated template. The
+DB, the parse and the DAG runs share one process of the environment's Python
+(:mod:`_local_run`): starting Airflow costs seconds, on Airflow 3 more than the run itself.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from airflow_mwaa_extras.deploy import (
     local_env,
@@ -27,12 +31,20 @@ from airflow_mwaa_extras.deploy import (
     requirements,
     startup_script,
 )
-from airflow_mwaa_extras.deploy.doctor import CONFIG_FILE, _load_config, dag_findings, probe_dag_folder
+from airflow_mwaa_extras.deploy.airflow_home_config import airflow_home_env
+from airflow_mwaa_extras.deploy.doctor import (
+    CONFIG_FILE,
+    PARSE_TIMEOUT,
+    dag_findings,
+    load_configuration_options,
+)
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.testing.airflow_home import base_env
 
 DAG_TEST_TIMEOUT = 600.0
+MIGRATE_TIMEOUT = 900.0
+BYTECODE = "pycache"  # PYTHONPYCACHEPREFIX, under the environment's cache folder
+_RUNNER = Path(__file__).with_name("_local_run.py")
 # Static requirement findings MWAA does not refuse: it adds its own constraints file and goes on.
 _NOT_FATAL = {"requirements.constraint-missing"}
 
@@ -122,13 +134,15 @@ def prepare(
         report.add(f for f in layout if f.check == "plugins.wrapping-folder")
 
     report.ran("configuration")
-    extra = local_project.config_env(_load_config(project / CONFIG_FILE, report) or {})
+    extra = local_project.config_env(load_configuration_options(project / CONFIG_FILE, report) or {})
     home = workdir / "airflow-home"
-    airflow_env = base_env(
+    airflow_env = airflow_home_env(
         home, f"sqlite:///{home / 'airflow.db'}", (project / "dags").resolve(), plugins or home / "plugins"
     )
     airflow_env["PATH"] = f"{env.bin}:{_host_path()}"
-    airflow_env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the user's dags/
+    # Bytecode kept with the environment, not in the user's dags/: Airflow is compiled once, not
+    # on every run (the environment is installed without .pyc files).
+    airflow_env["PYTHONPYCACHEPREFIX"] = str(env.folder / BYTECODE)
     airflow_env.update(extra)
 
     startup = project / "startup.sh"
@@ -185,11 +199,10 @@ def parse_and_test(
             report.add([Finding("local.dag-not-found", Severity.ERROR, "no dags/ folder", "dags")])
         return
     report.ran("dags")
-    log("local: parsing dags/ ...")
-    result, failed = probe_dag_folder(
-        dags, prepared.plugins, python=str(prepared.env.python), extra_env=prepared.extra
-    )
-    report.add(failed)
+    log("local: metadata DB, parsing dags/" + (", dag.test() per DAG_ID" if options.dag_ids else "") + " ...")
+    outcome = run_in_environment(prepared, dags.resolve(), options.dag_ids)
+    report.add(outcome.failed)
+    result = outcome.parse
     if result is None:
         return
     report.add(dag_findings(result))
@@ -202,13 +215,11 @@ def parse_and_test(
     found = {dag["dag_id"] for dag in result.get("dags", [])}
     for dag_id in options.dag_ids:
         if dag_id not in found:
-            report.add(
-                [Finding("local.dag-not-found", Severity.ERROR, f"no DAG {dag_id!r} in dags/", "dags")]
-            )
+            message = f"no DAG {dag_id!r} in dags/"
+            report.add([Finding("local.dag-not-found", Severity.ERROR, message, "dags")])
             continue
         report.ran("dags-test")
-        log(f"local: airflow dags test {dag_id} ...")
-        report.add(run_dag_test(prepared, dag_id))
+        report.add([_dag_test_finding(dag_id, outcome, prepared.workdir)])
 
 
 def _rel(path: str, plugins: Path | None) -> str:
@@ -217,58 +228,117 @@ def _rel(path: str, plugins: Path | None) -> str:
     return path
 
 
+@dataclass
+class Outcome:
+    """What ``_local_run.py`` reported: the parse (None when it never got that far), each tested
+    DAG's final state, and findings for a run that failed or timed out."""
+
+    parse: dict[str, Any] | None = None
+    states: dict[str, dict[str, str]] = field(default_factory=dict)
+    failed: list[Finding] = field(default_factory=list)
+    db_ready: bool = False
+    timed_out: bool = False
+
+
+def run_in_environment(prepared: Prepared, dags: Path | None, dag_ids: Sequence[str] = ()) -> Outcome:
+    """Metadata DB, parse and ``dag.test()`` of each DAG in one process of the environment's
+    Python (one Airflow start instead of one CLI start per step); ``dags`` None: the DB only."""
+    run = prepared.workdir / "run"
+    shutil.rmtree(run, ignore_errors=True)
+    (run / "logs").mkdir(parents=True)
+    home = Path(prepared.airflow_env["AIRFLOW_HOME"])
+    job: dict[str, Any] = {
+        "db": str(home / "airflow.db"),
+        "template": str(prepared.env.folder / "airflow.db"),
+        "results": str(run / "results.jsonl"),
+        "logs": str(run / "logs"),
+        "dags": str(dags) if dags else None,
+        "dag_ids": list(dag_ids),
+    }
+    (run / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    timeout = MIGRATE_TIMEOUT + PARSE_TIMEOUT + DAG_TEST_TIMEOUT * len(dag_ids)
+    outcome = Outcome()
+    try:
+        proc = subprocess.run(
+            [str(prepared.env.python), str(_RUNNER), str(run / "job.json")],
+            env=prepared.airflow_env,
+            cwd=prepared.workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        output = proc.stderr + proc.stdout
+    except subprocess.TimeoutExpired:
+        outcome.timed_out, output = True, ""
+    _read_results(Path(job["results"]), outcome)
+    if not outcome.db_ready:
+        message = "timed out" if outcome.timed_out else _tail(output)
+        outcome.failed.append(
+            Finding("local.metadata-db", Severity.ERROR, f"airflow db migrate failed: {message}")
+        )
+    elif dags is not None and outcome.parse is None:
+        if outcome.timed_out:
+            message = f"parsing took more than {PARSE_TIMEOUT:.0f} s"
+            outcome.failed.append(Finding("dags.parse-timeout", Severity.ERROR, message, "dags"))
+        else:
+            tail = _tail(output + _read(run / "logs" / "parse.log"))
+            message = f"could not parse the DAGs with {prepared.env.python}: {tail}"
+            outcome.failed.append(Finding("dags.parser-failed", Severity.ERROR, message, "dags"))
+    return outcome
+
+
+def _read_results(path: Path, outcome: Outcome) -> None:
+    for line in _read(path).splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "db" in item:
+            outcome.db_ready = True
+        elif "parse" in item:
+            outcome.parse = item["parse"]
+        elif "dag_id" in item:
+            outcome.states[item["dag_id"]] = item
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _dag_test_finding(dag_id: str, outcome: Outcome, workdir: Path) -> Finding:
+    state = outcome.states.get(dag_id)
+    log = _read(workdir / "run" / "logs" / f"{dag_id}.log")
+    if state is None:  # the process ended (or was stopped) during or before this DAG's run
+        reason = (
+            f"took more than {DAG_TEST_TIMEOUT:.0f} s"
+            if outcome.timed_out
+            else f"did not finish: {_tail(log)}"
+        )
+        return Finding("dags.test-failed", Severity.ERROR, f"{dag_id}: dags test {reason}")
+    if state["state"] == "success":
+        return Finding("dags.test-passed", Severity.INFO, f"{dag_id}: airflow dags test succeeded")
+    error = state.get("error", "").strip().splitlines()[:1]  # an exception's first line, not its SQL
+    detail = error[0][:500] if error else _tail(log)
+    message = f"{dag_id}: airflow dags test failed (DAG run {state['state']}): {detail}"
+    return Finding("dags.test-failed", Severity.ERROR, message)
+
+
 def metadata_db(prepared: Prepared) -> Path:
     """The run's SQLite DB: a copy of a template migrated once per cached environment."""
-    template = prepared.env.folder / "airflow.db"
     target = Path(prepared.airflow_env["AIRFLOW_HOME"]) / "airflow.db"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with local_env._locked(template.with_suffix(".lock")):
-        if not template.is_file():
-            proc = _airflow(prepared, "db", "migrate")
-            if proc.returncode != 0:
-                raise local_env.LocalEnvError(f"airflow db migrate failed: {_tail(proc)}")
-            shutil.copyfile(target, template.with_suffix(".tmp"))
-            template.with_suffix(".tmp").replace(template)
-            return target
-    shutil.copyfile(template, target)
+    if not target.is_file():
+        outcome = run_in_environment(prepared, None)
+        if outcome.failed:
+            raise local_env.LocalEnvError(outcome.failed[0].message)
     return target
 
 
-def run_dag_test(prepared: Prepared, dag_id: str) -> list[Finding]:
-    try:
-        metadata_db(prepared)
-        proc = _airflow(prepared, "dags", "test", dag_id)
-    except local_env.LocalEnvError as err:
-        return [Finding("local.metadata-db", Severity.ERROR, str(err))]
-    except subprocess.TimeoutExpired:
-        return [
-            Finding(
-                "dags.test-failed",
-                Severity.ERROR,
-                f"{dag_id}: dags test took more than {DAG_TEST_TIMEOUT:.0f} s",
-            )
-        ]
-    if proc.returncode != 0:
-        return [
-            Finding("dags.test-failed", Severity.ERROR, f"{dag_id}: airflow dags test failed: {_tail(proc)}")
-        ]
-    return [Finding("dags.test-passed", Severity.INFO, f"{dag_id}: airflow dags test succeeded")]
-
-
-def _airflow(prepared: Prepared, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(prepared.env.bin / "airflow"), *args],
-        env=prepared.airflow_env,
-        cwd=prepared.workdir,
-        capture_output=True,
-        text=True,
-        timeout=DAG_TEST_TIMEOUT,
-        check=False,
-    )
-
-
-def _tail(proc: subprocess.CompletedProcess[str]) -> str:
-    lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+def _tail(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if "Error" in line or "error" in line]
     return (errors or lines or ["no output"])[-1][:500]
 
@@ -278,6 +348,17 @@ def run_local_test(project: Path, options: LocalOptions, log: Log = _stderr) -> 
     report = Report()
     with tempfile.TemporaryDirectory(prefix="mwaa-extras-local-") as tmp:
         prepared = prepare(project, options, report, Path(tmp), log)
-        if prepared is not None and not report.has_errors:
-            parse_and_test(prepared, project, options, report, log)
+        if prepared is not None:
+            try:
+                if not report.has_errors:
+                    parse_and_test(prepared, project, options, report, log)
+            finally:
+                forget_run_bytecode(prepared)
     return report
+
+
+def forget_run_bytecode(prepared: Prepared) -> None:
+    """Drop the bytecode of this run's own files (plugins unpacked into its temporary folder);
+    the environment's stays for the next run."""
+    for folder in {prepared.workdir, prepared.workdir.resolve()}:
+        shutil.rmtree(prepared.env.folder / BYTECODE / str(folder).lstrip("/"), ignore_errors=True)

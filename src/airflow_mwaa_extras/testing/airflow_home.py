@@ -11,12 +11,10 @@ or put it into ``os.environ`` before ``import airflow`` in the current process.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_mwaa_extras.deploy.airflow_home_config import airflow_home_env
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
 
 
@@ -107,34 +106,6 @@ class AirflowHome:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def base_env(
-    home: Path,
-    sql_alchemy_conn: str,
-    dags_folder: Path,
-    plugins_folder: Path,
-) -> dict[str, str]:
-    """The configuration every local home gets: close to MWAA's, quiet, and self-contained."""
-    secret = secrets.token_hex(16)
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # MWAA requires this for plugins that act at import time (timezone, env vars).
-        "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-        "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False",
-        "AIRFLOW__WEBSERVER__SECRET_KEY": secret,
-        "AIRFLOW__API__SECRET_KEY": secret,
-        "AIRFLOW__API_AUTH__JWT_SECRET": secret,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY": str(home / "logs" / "scheduler"),
-    }
-
-
 def create_airflow_home(
     path: Path | str,
     *,
@@ -163,7 +134,7 @@ def create_airflow_home(
     else:
         conn_url = f"sqlite:///{home / 'airflow.db'}"
 
-    env = base_env(home, conn_url, dags, plugins)
+    env = airflow_home_env(home, conn_url, dags, plugins)
     if extra_env:
         env.update(extra_env)
     result = AirflowHome(
