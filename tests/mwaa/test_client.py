@@ -14,13 +14,8 @@ from botocore.stub import Stubber
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
-from airflow_mwaa_extras.mwaa.client import (
-    MwaaEnvironmentClient,
-    decode_cli_response,
-    is_loopback_host,
-    looks_failed,
-    web_server_base_url,
-)
+from airflow_mwaa_extras.mwaa.cli_output import decode_cli_response, stderr_looks_failed
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaCliError,
@@ -31,6 +26,7 @@ from airflow_mwaa_extras.mwaa.errors import (
     MwaaUnreachableError,
     UnsupportedCommandError,
 )
+from airflow_mwaa_extras.mwaa.web_server_urls import is_loopback_host, web_server_base_url
 from tests.mwaa.fake_web_server import ok_body, scripted_server
 
 ENV = "analytics"
@@ -169,7 +165,7 @@ def test_a_slow_answer_to_a_mutating_command_may_have_run(stubbed: tuple[Any, St
     mwaa, stubber = stubbed
     with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
         _tokens(stubber, web.host, 1)
-        cmd = commands.variables_set("k", "secret-value", airflow_version="2.10.3")
+        cmd = commands.variables_set("k", "secret-value")
         with pytest.raises(
             MwaaCommandMayHaveRunError,
             match=r"^airflow variables set may have run in analytics \(no answer within 0.2 s\); check before",
@@ -185,7 +181,7 @@ def test_a_5xx_after_a_mutating_command_is_not_resent(stubbed: tuple[Any, Stubbe
     with scripted_server([(status, b"proxy"), (200, ok_body("Variable k created"))]) as web:
         _tokens(stubber, web.host, 1)
         with pytest.raises(MwaaCommandMayHaveRunError, match=f"HTTP {status}"):
-            _client(mwaa).run(commands.variables_set("k", "v", airflow_version="2.10.3"))
+            _client(mwaa).run(commands.variables_set("k", "v"))
         assert len(web.requests) == 1
 
 
@@ -212,10 +208,10 @@ def test_success_is_judged_from_stdout_not_stderr_noise(stubbed: tuple[Any, Stub
     ) as web:
         _tokens(stubber, web.host, 1)
         client = _client(mwaa)
-        client.run(commands.variables_set("k", "v", airflow_version="2.10.3"))
-        client.run(commands.dags_list(airflow_version="2.10.3"))
+        client.run(commands.variables_set("k", "v"))
+        client.run(commands.dags_list())
         with pytest.raises(MwaaCliError):  # no "Variable k created": it did not happen
-            client.run(commands.variables_set("k", "v", airflow_version="2.10.3"))
+            client.run(commands.variables_set("k", "v"))
 
 
 def test_a_token_is_reused_only_while_it_has_margin_left(stubbed: tuple[Any, Stubber]) -> None:
@@ -268,7 +264,7 @@ def test_secret_values_never_appear_in_results_or_errors(stubbed: tuple[Any, Stu
     mwaa, stubber = stubbed
     with scripted_server([(200, ok_body("", "Error: boom\n"))]) as web:
         _tokens(stubber, web.host, 1)
-        cmd = commands.variables_set("api_key", "hunter2", airflow_version="2.10.3")
+        cmd = commands.variables_set("api_key", "hunter2")
         with pytest.raises(MwaaCliError) as info:
             _client(mwaa).run(cmd)
     assert "hunter2" not in str(info.value)
@@ -381,7 +377,7 @@ def test_plain_http_to_a_remote_host_is_refused() -> None:
     ids=["empty", "warning", "info-log", "system-exit", "usage", "traceback"],
 )
 def test_failure_is_read_from_stderr(stderr: str, failed: bool) -> None:
-    assert looks_failed(stderr) is failed
+    assert stderr_looks_failed(stderr) is failed
 
 
 def test_decode_keeps_non_ascii() -> None:

@@ -60,13 +60,12 @@ def test_the_remote_run_gets_the_conf_byte_for_byte(
 
 
 def test_variables_round_trip_and_failures_carry_stderr(client: MwaaEnvironmentClient) -> None:
-    version = client.airflow_version
     value = 'it\'s a "value" with $(whoami) and `ls` ; and\nnewline é'
-    client.run(commands.variables_set("mwaa_extras_e2e", value, airflow_version=version))
-    got = client.run(commands.variables_get("mwaa_extras_e2e", airflow_version=version))
+    client.run(commands.variables_set("mwaa_extras_e2e", value))
+    got = client.run(commands.variables_get("mwaa_extras_e2e"))
     assert got.stdout.rstrip("\n").endswith(value)
     with pytest.raises(MwaaCliError) as info:
-        client.run(commands.variables_get("mwaa_extras_missing", airflow_version=version))
+        client.run(commands.variables_get("mwaa_extras_missing"))
     assert "does not exist" in info.value.stderr
     assert info.value.command == "variables get -- mwaa_extras_missing"
 
@@ -105,13 +104,12 @@ def test_two_triggers_in_one_second_both_create_a_run(client: MwaaEnvironmentCli
 def test_a_dead_warm_cli_server_falls_back_to_a_process_per_command() -> None:
     with start_mwaa_standin({"crashy": shared_remote_home()}) as standin:
         crashy = MwaaEnvironmentClient("crashy", endpoint_url=standin.endpoint_url, region_name="us-east-1")
-        version = crashy.airflow_version
-        crashy.run(commands.variables_set("mwaa_extras_fallback", "v1", airflow_version=version))
+        crashy.run(commands.variables_set("mwaa_extras_fallback", "v1"))
         env = standin.environments["crashy"]
         assert env.cli_server is not None
         env.cli_server.process.kill()
         env.cli_server.process.wait()
-        got = crashy.run(commands.variables_get("mwaa_extras_fallback", airflow_version=version))
+        got = crashy.run(commands.variables_get("mwaa_extras_fallback"))
         assert got.stdout.rstrip("\n").endswith("v1")
         assert env.cli_server is None
         assert env.cli_server_failed

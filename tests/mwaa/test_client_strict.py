@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.mwaa import commands, lambda_handler
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, login_path
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaCommandMayHaveRunError,
     MwaaThrottledError,
@@ -28,6 +28,8 @@ from airflow_mwaa_extras.mwaa.rest_api import (
     RestApiForbiddenError,
     supports_invoke_rest_api,
 )
+from airflow_mwaa_extras.mwaa.supported_commands import ALLOW_UNLISTED_ENV
+from airflow_mwaa_extras.mwaa.web_server_urls import login_path
 from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
@@ -75,7 +77,7 @@ def test_the_escape_hatch_lets_an_unlisted_command_through(
         client.run("users list")
     assert main(["run", "--allow-unlisted", "dev", "--", "users", "list"]) == 1
     assert "MWAA answers 500" in capsys.readouterr().err
-    monkeypatch.setenv(commands.ALLOW_UNLISTED_ENV, "1")
+    monkeypatch.setenv(ALLOW_UNLISTED_ENV, "1")
     assert MwaaEnvironmentClient("dev", endpoint_url=bare.endpoint_url).allow_unlisted is True
     assert bare.stats.cli_500_unsupported == 2
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.dag_runs import (
     RemoteDagNotFoundError,
     RemoteDagPausedError,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaAccessDeniedError, MwaaEnvironmentNotFoundError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, installed_airflow_version
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, MwaaStandinError, main, start_mwaa_standin

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
 from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, installed_airflow_version
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin

@@ -8,7 +8,8 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 
 
 class MwaaEnvironmentHook(AwsBaseHook):

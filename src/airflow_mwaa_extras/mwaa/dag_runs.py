@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.airflow_command import check_name
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaCliError,
@@ -54,6 +55,7 @@ from airflow_mwaa_extras.mwaa.rest_api import (
     RestApiUnavailableError,
     supports_invoke_rest_api,
 )
+from airflow_mwaa_extras.mwaa.supported_commands import parse_airflow_version
 
 TRANSPORTS = ("auto", "rest_api", "cli")
 TERMINAL_STATES = frozenset({"success", "failed"})
@@ -228,7 +230,7 @@ class CliTransport:
         every DAG file on Airflow 2. Its JSON decides, so an unrelated broken DAG file does not
         fail it (see :func:`commands.dags_list`).
         """
-        cmd = commands.dags_list(airflow_version=self.client.airflow_version)
+        cmd = commands.dags_list()
         dags = _json_from_cli(self.client.run(cmd).stdout, "dags list")
         for dag in dags if isinstance(dags, list) else []:
             if isinstance(dag, dict) and dag.get("dag_id") == dag_id:
@@ -290,7 +292,7 @@ class CliTransport:
         )
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        cmd = commands.tasks_states_for_dag_run(dag_id, run_id, airflow_version=self.client.airflow_version)
+        cmd = commands.tasks_states_for_dag_run(dag_id, run_id)
         rows = _json_from_cli(self.client.run(cmd).stdout, "tasks states-for-dag-run")
         states: dict[str, str] = {}
         for row in rows if isinstance(rows, list) else []:
@@ -440,7 +442,7 @@ class RemoteDagRuns:
 
     def _rest_transport(self) -> RestApiTransport:
         if self._rest is None:
-            major = commands.parse_airflow_version(self.airflow_version)[0]
+            major = parse_airflow_version(self.airflow_version)[0]
             self._rest = RestApiTransport(self.rest_client, major)
         return self._rest
 
@@ -502,8 +504,8 @@ class RemoteDagRuns:
         """
         if not dag_id or not run_id:
             raise UsageError("a remote DAG id and run id are needed")
-        commands.check_name(dag_id, "DAG id")  # before any call
-        commands.check_name(run_id, "run id")
+        check_name(dag_id, "DAG id")  # before any call
+        check_name(run_id, "run id")
         conf_dict = json.loads(commands.conf_json(conf if conf is not None else {}))
         existing = self.find_run(dag_id, run_id)
         if existing is not None:

@@ -70,6 +70,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
+from airflow_mwaa_extras.mwaa.counters import Counters
 from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_cli_server import AirflowCliServer, AirflowCliServerError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
@@ -88,7 +89,7 @@ class MwaaStandinError(MwaaExtrasError):
 
 
 @dataclass
-class StandinStats:
+class StandinStats(Counters):
     """What the stand-in saw (for tests and benchmarks)."""
 
     token_calls: int = 0
@@ -102,9 +103,6 @@ class StandinStats:
     rest_api_calls: int = 0
     rest_api_throttled: int = 0
     max_in_flight: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(vars(self))
 
 
 @dataclass
@@ -161,7 +159,7 @@ class MwaaStandin:
         self.faults = FaultPlan()
         self.rest_gate = RestApiGate(dict(rest_api_roles or {}), default_rest_api_role, rest_api_rate)
         self.stats = StandinStats()
-        self._stats_lock = threading.Lock()
+        self._tokens_lock = threading.Lock()
         self._cli_tokens: dict[str, tuple[str, float]] = {}
         self._web_tokens: dict[str, tuple[str, float]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -215,23 +213,21 @@ class MwaaStandin:
         return "/pluginsv2/aws_mwaa/aws-console-sso" if major >= 3 else "/aws_mwaa/aws-console-sso"
 
     def count(self, **increments: int) -> None:
-        with self._stats_lock:
-            for name, value in increments.items():
-                setattr(self.stats, name, getattr(self.stats, name) + value)
+        self.stats.add(**increments)
 
     # --- the MWAA API --------------------------------------------------------------------
 
     def new_token(self, kind: str, name: str) -> str:
         token = secrets.token_urlsafe(24)
         store = self._cli_tokens if kind == "cli" else self._web_tokens
-        with self._stats_lock:
+        with self._tokens_lock:
             store[token] = (name, time.monotonic() + self.token_lifetime)
         return token
 
     def check_token(self, kind: str, token: str) -> tuple[str | None, str]:
         """``(environment name, "")`` for a live token, else ``(None, "expired" | "invalid")``."""
         store = self._cli_tokens if kind == "cli" else self._web_tokens
-        with self._stats_lock:
+        with self._tokens_lock:
             entry = store.get(token)
         if entry is None:
             return None, "invalid"
@@ -268,8 +264,7 @@ class MwaaStandin:
                 self.count(cli_503=1)
                 return 503, b"Service Unavailable: too many CLI commands running"
             env.in_flight += 1
-            with self._stats_lock:
-                self.stats.max_in_flight = max(self.stats.max_in_flight, env.in_flight)
+            self.stats.raise_to(max_in_flight=env.in_flight)
         fault = self.faults.take(env.name, command)
         if fault is not None and fault.before and fault.status:
             with env.lock:
