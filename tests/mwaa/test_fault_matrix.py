@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 import sqlalchemy
 
+from airflow_mwaa_extras import lambda_handler
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.mwaa import commands, lambda_handler
+from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.cli_output import stderr_looks_failed
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaCommandMayHaveRunError

@@ -27,6 +27,7 @@ __all__ = [
     "command_name",
     "conf_json",
     "date_text",
+    "split_command_line",
     "variable_value_text",
 ]
 
@@ -98,6 +99,17 @@ def command_name(argv: Sequence[str]) -> str:
     if argv[0] in _GROUPS and len(argv) > 1 and not argv[1].startswith("-"):
         return f"{argv[0]} {argv[1]}"
     return argv[0]
+
+
+def split_command_line(line: str) -> list[str]:
+    """``line`` split the way the remote side splits it (shell rules).
+
+    :raises InvalidCommandArgumentError: when the line has unbalanced quotes
+    """
+    try:
+        return shlex.split(line)
+    except ValueError as err:
+        raise InvalidCommandArgumentError(f"cannot split the command line: {err}") from None
 
 
 def check_text(value: object, what: str) -> str:

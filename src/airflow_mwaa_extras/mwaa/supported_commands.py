@@ -9,12 +9,11 @@ commands it may resend after an answer was lost.
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping, Sequence
 
 from packaging.version import InvalidVersion, Version
 
-from airflow_mwaa_extras.mwaa.airflow_command import AirflowCommand, command_name
+from airflow_mwaa_extras.mwaa.airflow_command import AirflowCommand, command_name, split_command_line
 from airflow_mwaa_extras.mwaa.errors import InvalidCommandArgumentError, UnsupportedCommandError
 
 __all__ = [
@@ -168,10 +167,7 @@ def check_supported(
     if isinstance(command, AirflowCommand):
         argv: Sequence[str] = command.argv
     elif isinstance(command, str):
-        try:
-            argv = shlex.split(command)
-        except ValueError as err:
-            raise InvalidCommandArgumentError(f"cannot split the command line: {err}") from None
+        argv = split_command_line(command)
     else:
         argv = command
     name = command_name(argv)

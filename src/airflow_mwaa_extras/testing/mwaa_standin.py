@@ -61,7 +61,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
@@ -142,12 +142,14 @@ class MwaaStandin:
         rest_api_roles: Mapping[str, str | None] | None = None,
         default_rest_api_role: str | None = "Admin",
         rest_api_rate: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not environments:
             raise MwaaStandinError("the MWAA stand-in needs at least one environment")
         version = airflow_version or _local_airflow_version()
         self.environments = {name: _Environment(name, home, version) for name, home in environments.items()}
         self.token_lifetime = token_lifetime
+        self.clock = clock
         self.max_concurrent_commands = max_concurrent_commands
         self.command_timeout = command_timeout
         self.warm_cli = warm_cli
@@ -221,7 +223,7 @@ class MwaaStandin:
         token = secrets.token_urlsafe(24)
         store = self._cli_tokens if kind == "cli" else self._web_tokens
         with self._tokens_lock:
-            store[token] = (name, time.monotonic() + self.token_lifetime)
+            store[token] = (name, self.clock() + self.token_lifetime)
         return token
 
     def check_token(self, kind: str, token: str) -> tuple[str | None, str]:
@@ -231,7 +233,7 @@ class MwaaStandin:
             entry = store.get(token)
         if entry is None:
             return None, "invalid"
-        if time.monotonic() >= entry[1]:
+        if self.clock() >= entry[1]:
             return None, "expired"
         return entry[0], ""
 
@@ -270,7 +272,7 @@ class MwaaStandin:
             with env.lock:
                 env.in_flight -= 1
             return fault.status, b"injected fault before the command ran"
-        outcome = self._run_behind_proxy(env, argv)
+        outcome = self._run_behind_proxy(env, argv, None if fault is None else fault.hold)
         if outcome is None:
             self.count(cli_504=1)
             return 504, b"Gateway Timeout"
@@ -290,14 +292,19 @@ class MwaaStandin:
         }
         return 200, json.dumps(body).encode()
 
-    def _run_behind_proxy(self, env: _Environment, argv: list[str]) -> tuple[bytes, bytes] | None:
+    def _run_behind_proxy(
+        self, env: _Environment, argv: list[str], hold: threading.Event | None = None
+    ) -> tuple[bytes, bytes] | None:
         """The command's output, or None when it outlived ``proxy_timeout`` (it keeps running,
-        and keeps its slot, like a command behind MWAA's proxy)."""
+        and keeps its slot, like a command behind MWAA's proxy). With ``hold``, the command waits
+        for that event before it starts (a fault: it is in flight for as long as a test needs)."""
         done = threading.Event()
         box: list[tuple[bytes, bytes]] = []
 
         def work() -> None:
             try:
+                if hold is not None:
+                    hold.wait(self.command_timeout)
                 box.append(self._run_airflow(env, argv))
             finally:
                 with env.lock:
@@ -555,7 +562,8 @@ def start_mwaa_standin(environments: Mapping[str, AirflowHome], **kwargs: Any) -
     :param kwargs: ``port``, ``token_lifetime`` (60 s), ``max_concurrent_commands`` (4),
         ``command_timeout``, ``airflow_version``, ``region``, ``denied_access_keys``, ``strict``
         (True), ``proxy_timeout`` (120 s), ``rest_api_roles`` (access key -> Airflow role or
-        None), ``default_rest_api_role`` ("Admin"), ``rest_api_rate`` (10 calls a second)
+        None), ``default_rest_api_role`` ("Admin"), ``rest_api_rate`` (10 calls a second),
+        ``clock`` (``time.monotonic``: what tokens expire by; tests pass a clock they move)
     """
     return MwaaStandin(environments, **kwargs)
 
