@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow_mwaa_extras.mwaa import commands
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaError
 from airflow_mwaa_extras.testing.local_aws import fake_credentials_env
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin

@@ -22,7 +22,7 @@ def _trigger_in_other_environment() -> str:
     params = get_current_context()["params"]
     client = MwaaEnvironmentHook(aws_conn_id="aws_default").get_environment_client(params["environment"])
     version = client.airflow_version
-    client.run(commands.variables_set("triggered_by", params["source"], airflow_version=version))
+    client.run(commands.variables_set("triggered_by", params["source"]))
     run_id = f"remote__{datetime.now(UTC).isoformat()}"
     client.run(
         commands.dags_trigger(params["dag_id"], airflow_version=version, conf=params["conf"], run_id=run_id)

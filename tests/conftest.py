@@ -40,6 +40,9 @@ PG_DSN = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None
 
 _session: dict[str, Any] = {}
 
+# The session's remote MWAA environment (`remote_env`), shared by every remote test.
+pytest_plugins = ["tests.remote_envs"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Nothing in the suite may reach real AWS: until a test starts moto, boto3 is sent to a

@@ -2,14 +2,14 @@
 
 The operator and sensor tests reach it as a task does: an ``aws`` connection, the hook, the
 stand-in's CLI endpoint (``transport="cli"``: no REST API server to start, so it stays fast on
-every version). The environment is the process-wide one of :mod:`tests.mwaa.remote_env`; its
-target DAG is paused, so a triggered run stays queued until the test marks it done. Made once
-per process, like the environment.
+every version). The environment is the session's one (:mod:`tests.remote_envs`); the runs are
+of its paused DAG, so a triggered run stays queued until the test marks it done (and no
+scheduler touches it). Made once per session, like the environment.
 """
 
 from __future__ import annotations
 
-import atexit
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -18,10 +18,11 @@ from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import patched_environ
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID
-from tests.mwaa.remote_env import shared_remote_home
+from tests.remote_envs import PAUSED, RemoteEnv
 
 ENV = "remote"
+#: the DAG the runs belong to: paused, so no scheduler runs them
+DAG_ID = PAUSED
 QUEUED_RUN_ID = "mx_tasktests_queued"
 SUCCEEDED_RUN_ID = "mx_tasktests_succeeded"
 
@@ -34,9 +35,6 @@ class RemoteRuns:
     queued_run_id: str
     #: a run that succeeded, it and its task
     succeeded_run_id: str
-
-
-_cache: dict[str, RemoteRuns] = {}
 
 
 def _mark_succeeded(home: AirflowHome, run_id: str) -> None:
@@ -54,31 +52,31 @@ def _mark_succeeded(home: AirflowHome, run_id: str) -> None:
                     sqlalchemy.text(
                         f"UPDATE {table} SET state = 'success' WHERE dag_id = :d AND run_id = :r"
                     ),
-                    {"d": TARGET_DAG_ID, "r": run_id},
+                    {"d": DAG_ID, "r": run_id},
                 )
                 assert done.rowcount == 1, f"{table}: {done.rowcount} rows for run {run_id}"
     finally:
         engine.dispose()
 
 
-def _make() -> RemoteRuns:
-    home = shared_remote_home()
-    standin = start_mwaa_standin({ENV: home})
-    atexit.register(standin.stop)
-    with patched_environ(standin.env):
-        runs = MwaaEnvironmentHook(region_name="us-east-1").get_remote_dag_runs(ENV, transport="cli")
-        for run_id in (QUEUED_RUN_ID, SUCCEEDED_RUN_ID):
-            runs.trigger(TARGET_DAG_ID, run_id=run_id, allow_paused=True)
-    _mark_succeeded(home, SUCCEEDED_RUN_ID)
-    return RemoteRuns(standin, home, QUEUED_RUN_ID, SUCCEEDED_RUN_ID)
+@pytest.fixture(scope="session")
+def session_remote_runs(remote_env: RemoteEnv) -> Iterator[RemoteRuns]:
+    standin = start_mwaa_standin({ENV: remote_env.home})
+    try:
+        with patched_environ(standin.env):
+            hook = MwaaEnvironmentHook(region_name="us-east-1")
+            runs = hook.get_remote_dag_runs(ENV, transport="cli")
+            for run_id in (QUEUED_RUN_ID, SUCCEEDED_RUN_ID):
+                runs.trigger(DAG_ID, run_id=run_id, allow_paused=True)
+        _mark_succeeded(remote_env.home, SUCCEEDED_RUN_ID)
+        yield RemoteRuns(standin, remote_env.home, QUEUED_RUN_ID, SUCCEEDED_RUN_ID)
+    finally:
+        standin.stop()
 
 
 @pytest.fixture
-def remote_runs(monkeypatch: pytest.MonkeyPatch) -> RemoteRuns:
+def remote_runs(session_remote_runs: RemoteRuns, monkeypatch: pytest.MonkeyPatch) -> RemoteRuns:
     """The remote environment's runs, with this test's ``aws`` settings pointing at its stand-in."""
-    if "runs" not in _cache:
-        _cache["runs"] = _make()
-    runs = _cache["runs"]
-    for key, value in runs.standin.env.items():
+    for key, value in session_remote_runs.standin.env.items():
         monkeypatch.setenv(key, value)
-    return runs
+    return session_remote_runs

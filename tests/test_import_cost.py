@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import airflow_mwaa_extras.cli
+import airflow_mwaa_extras.mwaa
 import airflow_mwaa_extras.plugins
 
 HEAVY = ("boto3", "botocore", "requests", "psutil")
@@ -44,6 +45,13 @@ def _plugin_modules() -> list[str]:
     return [
         f"{airflow_mwaa_extras.plugins.__name__}.{info.name}"
         for info in pkgutil.iter_modules(airflow_mwaa_extras.plugins.__path__)
+    ]
+
+
+def _mwaa_modules() -> list[str]:
+    return [
+        f"{airflow_mwaa_extras.mwaa.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(airflow_mwaa_extras.mwaa.__path__)
     ]
 
 
@@ -82,3 +90,13 @@ def test_plugin_modules_add_no_heavy_packages_to_an_airflow_process() -> None:
     added = _added_top_level_modules(modules, baseline=["airflow", "airflow.plugins_manager"])
     forbidden = sorted(set(added) & set(HEAVY))
     assert forbidden == [], f"plugin modules pulled in {forbidden}"
+
+
+def test_l0_modules_and_the_lambda_handler_import_neither_airflow_nor_boto3() -> None:
+    # L0 serves AWS Lambda, the CLI and hooks alike: no Airflow ever, boto3 only inside functions.
+    modules = _mwaa_modules()
+    assert {"airflow_mwaa_extras.mwaa.client", "airflow_mwaa_extras.mwaa.commands"} <= set(modules)
+    added = _added_top_level_modules([*modules, "airflow_mwaa_extras.lambda_handler"])
+    assert "airflow_mwaa_extras" in added
+    forbidden = sorted(set(added) & {*HEAVY, "airflow"})
+    assert forbidden == [], f"mwaa/ or the Lambda handler pulled in {forbidden}"

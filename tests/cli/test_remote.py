@@ -14,8 +14,8 @@ from airflow_mwaa_extras.cli import build_parser, main
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, run_conf
-from tests.mwaa.remote_env import shared_remote_home
+from airflow_mwaa_extras.testing.mwaa_standin_target import run_conf
+from tests.remote_envs import PAUSED, TARGET, RemoteEnv
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def bare_standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mw
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaStandin]:
-    with start_mwaa_standin({"remote": shared_remote_home()}) as running:
+def standin(remote_env: RemoteEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaStandin]:
+    with start_mwaa_standin({"remote": remote_env.home}) as running:
         for key, value in running.env.items():
             monkeypatch.setenv(key, value)
         yield running
@@ -103,42 +103,44 @@ def test_variables_import_input_errors(
 
 @pytest.mark.slow
 def test_run_and_trigger_as_typed(
-    standin: MwaaStandin, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    remote_env: RemoteEnv,
+    standin: MwaaStandin,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     conf = {"path": "s3://b/it's here; $(rm -rf /)", "n": 3}
-    assert main(["trigger", "remote", TARGET_DAG_ID, "--run-id", "cli__0", *SLOW_OK]) == 1
-    assert "is paused in remote" in capsys.readouterr().err  # the target DAG is paused
+    assert main(["trigger", "remote", PAUSED, "--run-id", "cli__0", *SLOW_OK]) == 1
+    assert "is paused in remote" in capsys.readouterr().err
     assert (
         main(
             [
                 "trigger",
                 "remote",
-                TARGET_DAG_ID,
+                TARGET,
                 "--conf",
                 json.dumps(conf),
                 "--run-id",
                 "cli__1",
-                "--allow-paused",
                 *SLOW_OK,
             ]
         )
         == 0
     )
     assert "run id cli__1" in capsys.readouterr().out
-    assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__1") == conf
+    assert run_conf(remote_env.home, TARGET, "cli__1") == conf
     # a conf over 128 KiB (too big for one shell argument) from a file, and from stdin
     big = {"rows": ["x" * 100] * 2000}
     conf_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"mwaa-extras-conf-{os.getpid()}.json"
     conf_file.write_text(json.dumps(big))
     try:
-        argv = ["trigger", "remote", TARGET_DAG_ID, "--run-id", "cli__big", "--allow-paused", *SLOW_OK]
+        argv = ["trigger", "remote", TARGET, "--run-id", "cli__big", "--allow-paused", *SLOW_OK]
         assert main([*argv, "--conf-file", str(conf_file)]) == 0
         monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(big)))
         assert main([*argv[:3], "--run-id", "cli__stdin", *argv[5:], "--conf-file", "-"]) == 0
     finally:
         conf_file.unlink()
-    assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__big") == big
-    assert run_conf(shared_remote_home(), TARGET_DAG_ID, "cli__stdin") == big
+    assert run_conf(remote_env.home, TARGET, "cli__big") == big
+    assert run_conf(remote_env.home, TARGET, "cli__stdin") == big
     capsys.readouterr()
     assert main(["run", *SLOW_OK, "remote", "--", "variables", "get", "mwaa_extras_no_such_variable"]) == 1
     captured = capsys.readouterr()
@@ -148,7 +150,7 @@ def test_run_and_trigger_as_typed(
 
 @pytest.mark.slow
 def test_variables_import_resumes_after_a_failure(
-    standin: MwaaStandin, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    remote_env: RemoteEnv, standin: MwaaStandin, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     source = tmp_path / "vars.json"
     source.write_text(
@@ -168,7 +170,7 @@ def test_variables_import_resumes_after_a_failure(
     assert "0 set, 2 already there, 0 failed, 0 may have run (of 2)" in capsys.readouterr().out
     assert standin.stats.cli_requests == requests  # nothing was sent twice
     assert not progress.exists()
-    stored = shared_remote_home().airflow("variables", "get", "mwaa_extras_object").stdout
+    stored = remote_env.home.airflow("variables", "get", "mwaa_extras_object").stdout
     assert json.loads(stored.strip().splitlines()[-1]) == {"x": [1]}
 
 

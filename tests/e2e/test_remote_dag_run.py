@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_mwaa_extras.mwaa.rest_api import supports_invoke_rest_api
-from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
-from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi, start_local_rest_api
-from airflow_mwaa_extras.testing.local_scheduler import LocalScheduler, start_local_scheduler
+from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi
+from airflow_mwaa_extras.testing.local_scheduler import LocalScheduler
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.standin_rest_api import register_local_rest_api, stop_local_rest_apis
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.remote_envs import EXAMPLE_DAGS, TARGET, RemoteEnv
 
 # Real processes (two Airflows, a scheduler): minutes on a busy 2-core machine.
 pytestmark = [
@@ -33,21 +28,12 @@ pytestmark = [
     pytest.mark.timeout(2400),
 ]
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-TARGET = "example_mwaa_extras_remote_target"
 ENV_B = "env-b"
 CONF = {
     "nested": {"list": [1, 2.5, None, True], "deep": {"k": "v"}},
     "quotes": 'it\'s "quoted" `x` $(y) ; z',
     "text": "Grüße, 東京 ✓",
 }
-
-
-# Airflow parses only files that mention both "airflow" and "dag" (safe mode).
-BROKEN_DAG = (
-    "from airflow import DAG  # an unrelated DAG file that fails to import\n"
-    "import this_module_does_not_exist\n"
-)
 
 
 def _has_invoke_rest_api() -> bool:
@@ -57,40 +43,18 @@ def _has_invoke_rest_api() -> bool:
 
 
 @pytest.fixture(scope="module")
-def env_b(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[AirflowHome, LocalRestApi, LocalScheduler]]:
-    root = tmp_path_factory.mktemp("env-b")
-    dags = root / "dags"
-    dags.mkdir()
-    shutil.copy(EXAMPLE_DAGS / f"{TARGET}.py", dags)
-    # Real environments often hold a DAG file that fails to import: B does too, and it must not
-    # get in the way (Airflow 2.10's `dags list` prints "Error: Failed to load all files").
-    (dags / "broken_unrelated_dag.py").write_text(BROKEN_DAG)
-    pg = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None
-    # PostgreSQL lets Airflow 2 use the LocalExecutor (forked tasks, seconds each); on Airflow 3
-    # it spares the API server, the scheduler, the DAG processor and the CLI commands one
-    # SQLite file's lock.
-    home = create_airflow_home(
-        root / "home",
-        dags_folder=dags,
-        pg_dsn=pg,
-        extra_env={"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"},
-    )
-    home.airflow("dags", "reserialize")
-    api = start_local_rest_api(home, with_execution_api=AIRFLOW_V_3_0_PLUS)
-    scheduler = start_local_scheduler(home, api)
-    register_local_rest_api(ENV_B, home, api)
-    yield home, api, scheduler
+def env_b(remote_env: RemoteEnv) -> Iterator[tuple[LocalRestApi, LocalScheduler]]:
+    """B is the session's remote environment, with a scheduler for this module's tests (B's home
+    holds a DAG file that fails to import, as real environments often do)."""
+    api = remote_env.serve_as(ENV_B)
+    scheduler = remote_env.scheduler()
+    yield api, scheduler
     scheduler.stop()
-    stop_local_rest_apis(ENV_B)
-    api.stop()
-    home.cleanup()
 
 
 @pytest.fixture(scope="module")
-def standin(env_b: tuple[AirflowHome, LocalRestApi, LocalScheduler]) -> Iterator[MwaaStandin]:
-    server = start_mwaa_standin({ENV_B: env_b[0]})
+def standin(remote_env: RemoteEnv, env_b: tuple[LocalRestApi, LocalScheduler]) -> Iterator[MwaaStandin]:
+    server = start_mwaa_standin({ENV_B: remote_env.home})
     yield server
     server.stop()
 
@@ -151,12 +115,12 @@ def test_a_triggers_b_and_sees_its_outcome(
     dag_name: str,
     deferrable: bool,
     a_env: MwaaStandin,
-    env_b: tuple[AirflowHome, LocalRestApi, LocalScheduler],
+    env_b: tuple[LocalRestApi, LocalScheduler],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if "rest_api" in dag_name and not _has_invoke_rest_api():
         pytest.skip("botocore 1.35.36 (MWAA 2.10.3) has no InvokeRestApi; the forwarding is tested directly")
-    _home, api, scheduler = env_b
+    api, scheduler = env_b
     case = uuid.uuid4().hex
     conf = {**CONF, "case": case}
     state = _run_a(_load_dag(dag_name, deferrable, monkeypatch), conf)
@@ -177,13 +141,13 @@ def test_a_triggers_b_and_sees_its_outcome(
 def test_a_failing_remote_run_fails_a(
     dag_name: str,
     a_env: MwaaStandin,
-    env_b: tuple[AirflowHome, LocalRestApi, LocalScheduler],
+    env_b: tuple[LocalRestApi, LocalScheduler],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     if "rest_api" in dag_name and not _has_invoke_rest_api():
         pytest.skip("botocore 1.35.36 (MWAA 2.10.3) has no InvokeRestApi; the forwarding is tested directly")
-    _home, api, _scheduler = env_b
+    api, _scheduler = env_b
     case = uuid.uuid4().hex
     state = _run_a(_load_dag(dag_name, False, monkeypatch), {"fail": True, "case": case})
     runs = _b_runs_with_case(api, case)

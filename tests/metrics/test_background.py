@@ -17,16 +17,18 @@ from airflow_mwaa_extras.metrics.publish import PublishResult
 class Recorder:
     """A sender that records what it got; it can be made slow or failing."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self) -> None:
         self.calls: list[list[dict[str, Any]]] = []
-        self.delay = delay
         self.fail: Exception | None = None
+        #: set once a send has started (the publisher's thread is inside it)
+        self.entered = threading.Event()
+        #: a send finishes only once this is set (cleared: every send hangs)
         self.release = threading.Event()
         self.release.set()
 
     def __call__(self, entries: Sequence[dict[str, Any]]) -> PublishResult:
+        self.entered.set()
         self.release.wait(10)
-        time.sleep(self.delay)
         if self.fail is not None:
             raise self.fail
         self.calls.append(list(entries))
@@ -38,11 +40,13 @@ def _entry(i: int) -> dict[str, Any]:
 
 
 def test_submit_returns_before_a_slow_send_and_flush_waits() -> None:
-    sender = Recorder(delay=0.5)
+    sender = Recorder()
+    sender.release.clear()  # the send hangs until the test lets it finish
     publisher = BackgroundPublisher(sender, linger=0)
-    started = time.monotonic()
-    publisher.submit([_entry(1)])
-    assert time.monotonic() - started < 0.1
+    publisher.submit([_entry(1)])  # returns although the send cannot finish
+    assert sender.entered.wait(10)
+    assert sender.calls == []
+    sender.release.set()
     assert publisher.flush(5)
     assert sender.calls == [[_entry(1)]]
     assert publisher.sent_entries == 1
@@ -53,7 +57,7 @@ def test_entries_queued_while_sending_go_out_together() -> None:
     sender.release.clear()
     publisher = BackgroundPublisher(sender, linger=0)
     publisher.submit([_entry(0)])
-    time.sleep(0.1)  # the thread now waits inside the first send
+    assert sender.entered.wait(10)  # the thread now waits inside the first send
     for i in range(1, 4):
         publisher.submit([_entry(i)])
     sender.release.set()
@@ -78,7 +82,7 @@ def test_buffer_is_bounded_and_keeps_the_newest() -> None:
     sender.release.clear()
     publisher = BackgroundPublisher(sender, max_buffer=3, linger=0)
     publisher.submit([_entry(0)])
-    time.sleep(0.1)
+    assert sender.entered.wait(10)
     publisher.submit([_entry(i) for i in range(1, 7)])
     sender.release.set()
     assert publisher.flush(5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,13 +13,8 @@ from botocore.stub import Stubber
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
-from airflow_mwaa_extras.mwaa.client import (
-    MwaaEnvironmentClient,
-    decode_cli_response,
-    is_loopback_host,
-    looks_failed,
-    web_server_base_url,
-)
+from airflow_mwaa_extras.mwaa.cli_output import decode_cli_response, stderr_looks_failed
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaCliError,
@@ -31,7 +25,8 @@ from airflow_mwaa_extras.mwaa.errors import (
     MwaaUnreachableError,
     UnsupportedCommandError,
 )
-from tests.mwaa.fake_web_server import ok_body, scripted_server
+from airflow_mwaa_extras.mwaa.web_server_urls import is_loopback_host, web_server_base_url
+from tests.mwaa.fake_web_server import FakeClock, ok_body, scripted_server
 
 ENV = "analytics"
 
@@ -158,7 +153,7 @@ def test_an_unreachable_web_server_is_retried_then_named(stubbed: tuple[Any, Stu
 
 def test_a_slow_answer_is_retried_only_for_a_read_only_command(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
-    with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
+    with scripted_server([(200, ok_body("late"))], answer_late=True) as web:
         _tokens(stubber, web.host, 1)
         with pytest.raises(MwaaUnreachableError, match=r"after 2 attempts: no answer within 0.2 s"):
             _client(mwaa, timeout=0.2, max_attempts=2).run("version")
@@ -167,9 +162,9 @@ def test_a_slow_answer_is_retried_only_for_a_read_only_command(stubbed: tuple[An
 
 def test_a_slow_answer_to_a_mutating_command_may_have_run(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
-    with scripted_server([(200, ok_body("late"))], delay=1.0) as web:
+    with scripted_server([(200, ok_body("late"))], answer_late=True) as web:
         _tokens(stubber, web.host, 1)
-        cmd = commands.variables_set("k", "secret-value", airflow_version="2.10.3")
+        cmd = commands.variables_set("k", "secret-value")
         with pytest.raises(
             MwaaCommandMayHaveRunError,
             match=r"^airflow variables set may have run in analytics \(no answer within 0.2 s\); check before",
@@ -185,7 +180,7 @@ def test_a_5xx_after_a_mutating_command_is_not_resent(stubbed: tuple[Any, Stubbe
     with scripted_server([(status, b"proxy"), (200, ok_body("Variable k created"))]) as web:
         _tokens(stubber, web.host, 1)
         with pytest.raises(MwaaCommandMayHaveRunError, match=f"HTTP {status}"):
-            _client(mwaa).run(commands.variables_set("k", "v", airflow_version="2.10.3"))
+            _client(mwaa).run(commands.variables_set("k", "v"))
         assert len(web.requests) == 1
 
 
@@ -212,23 +207,25 @@ def test_success_is_judged_from_stdout_not_stderr_noise(stubbed: tuple[Any, Stub
     ) as web:
         _tokens(stubber, web.host, 1)
         client = _client(mwaa)
-        client.run(commands.variables_set("k", "v", airflow_version="2.10.3"))
-        client.run(commands.dags_list(airflow_version="2.10.3"))
+        client.run(commands.variables_set("k", "v"))
+        client.run(commands.dags_list())
         with pytest.raises(MwaaCliError):  # no "Variable k created": it did not happen
-            client.run(commands.variables_set("k", "v", airflow_version="2.10.3"))
+            client.run(commands.variables_set("k", "v"))
 
 
 def test_a_token_is_reused_only_while_it_has_margin_left(stubbed: tuple[Any, Stubber]) -> None:
     mwaa, stubber = stubbed
+    clock = FakeClock()
     with scripted_server([(200, ok_body("ok"))]) as web:
         _tokens(stubber, web.host, 2)
-        client = _client(mwaa, token_lifetime=0.6, token_margin=0.3)
+        client = _client(mwaa, token_lifetime=60, token_margin=15, clock=clock)
         client.run("version")
-        client.run("version")  # same token: well inside its life
-        time.sleep(0.35)
-        client.run("version")  # less than the margin left: a new token
+        clock.advance(44.9)
+        client.run("version")  # same token: 15.1 s left, more than the margin
+        clock.advance(0.2)
+        client.run("version")  # 14.9 s left, less than the margin: a new token
     assert client.stats.token_calls == 2
-    assert client.stats.max_token_age_at_send < 0.6
+    assert client.stats.max_token_age_at_send == pytest.approx(44.9)
     assert [r["headers"]["Authorization"] for r in web.requests] == ["Bearer token-0"] * 2 + [
         "Bearer token-1"
     ]
@@ -237,7 +234,9 @@ def test_a_token_is_reused_only_while_it_has_margin_left(stubbed: tuple[Any, Stu
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_commands_to_one_environment_are_serialized(stubbed: tuple[Any, Stubber], concurrency: int) -> None:
     mwaa, stubber = stubbed
-    with scripted_server([(200, ok_body("ok"))], delay=0.15) as web:
+    # Each request waits until `concurrency` are in flight together: the limit is reached for sure,
+    # and the requests that queue behind it arrive while the first ones are still held.
+    with scripted_server([(200, ok_body("ok"))], hold_until_in_flight=concurrency) as web:
         _tokens(stubber, web.host, 1)
         client = _client(mwaa, max_concurrency=concurrency)
         threads = [threading.Thread(target=client.run, args=("version",)) for _ in range(4)]
@@ -268,7 +267,7 @@ def test_secret_values_never_appear_in_results_or_errors(stubbed: tuple[Any, Stu
     mwaa, stubber = stubbed
     with scripted_server([(200, ok_body("", "Error: boom\n"))]) as web:
         _tokens(stubber, web.host, 1)
-        cmd = commands.variables_set("api_key", "hunter2", airflow_version="2.10.3")
+        cmd = commands.variables_set("api_key", "hunter2")
         with pytest.raises(MwaaCliError) as info:
             _client(mwaa).run(cmd)
     assert "hunter2" not in str(info.value)
@@ -381,7 +380,7 @@ def test_plain_http_to_a_remote_host_is_refused() -> None:
     ids=["empty", "warning", "info-log", "system-exit", "usage", "traceback"],
 )
 def test_failure_is_read_from_stderr(stderr: str, failed: bool) -> None:
-    assert looks_failed(stderr) is failed
+    assert stderr_looks_failed(stderr) is failed
 
 
 def test_decode_keeps_non_ascii() -> None:
@@ -399,7 +398,8 @@ def test_bad_settings_are_usage_errors(kwargs: dict[str, Any]) -> None:
 
 
 def test_a_command_waiting_for_its_turn_never_sends_an_aged_token() -> None:
-    # Three commands, one at a time, each 0.3 s: the last waits 0.6 s, longer than the token lives.
+    # Three commands, one at a time, each taking 0.3 s of the client's clock: the last waits 0.6 s,
+    # longer than the token lives. The server moves the clock: no sleep, whatever the machine's load.
     mwaa = boto3.client(
         "mwaa",
         region_name="us-east-1",
@@ -407,14 +407,19 @@ def test_a_command_waiting_for_its_turn_never_sends_an_aged_token() -> None:
         aws_secret_access_key="x",
         endpoint_url="http://127.0.0.1:9",
     )
-    with Stubber(mwaa) as stubber, scripted_server([(200, ok_body("ok"))], delay=0.3) as web:
+    clock = FakeClock()
+    with (
+        Stubber(mwaa) as stubber,
+        scripted_server([(200, ok_body("ok"))], on_request=lambda: clock.advance(0.3)) as web,
+    ):
         _tokens(stubber, web.host, 3)
-        client = _client(mwaa, token_lifetime=0.5, token_margin=0.1)
+        client = _client(mwaa, token_lifetime=0.5, token_margin=0.1, clock=clock)
         threads = [threading.Thread(target=client.run, args=("version",)) for _ in range(3)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     assert len(web.requests) == 3
-    assert client.stats.max_token_age_at_send < 0.5
+    assert client.stats.max_token_age_at_send == pytest.approx(0.3)  # the third command's token was new
+    assert client.stats.token_calls == 2
     assert client.stats.http_401_403 == 0

@@ -13,9 +13,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from airflow_mwaa_extras import lambda_handler
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.mwaa import commands, lambda_handler
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, login_path
+from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaCommandMayHaveRunError,
     MwaaThrottledError,
@@ -28,9 +29,12 @@ from airflow_mwaa_extras.mwaa.rest_api import (
     RestApiForbiddenError,
     supports_invoke_rest_api,
 )
+from airflow_mwaa_extras.mwaa.supported_commands import ALLOW_UNLISTED_ENV
+from airflow_mwaa_extras.mwaa.web_server_urls import login_path
 from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
+from tests.remote_envs import TARGET, RemoteEnv
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "airflow_mwaa_extras" / "data" / "mwaa"
 SHIPPED = sorted(path.name for path in DATA.iterdir() if path.is_dir())
@@ -75,7 +79,7 @@ def test_the_escape_hatch_lets_an_unlisted_command_through(
         client.run("users list")
     assert main(["run", "--allow-unlisted", "dev", "--", "users", "list"]) == 1
     assert "MWAA answers 500" in capsys.readouterr().err
-    monkeypatch.setenv(commands.ALLOW_UNLISTED_ENV, "1")
+    monkeypatch.setenv(ALLOW_UNLISTED_ENV, "1")
     assert MwaaEnvironmentClient("dev", endpoint_url=bare.endpoint_url).allow_unlisted is True
     assert bare.stats.cli_500_unsupported == 2
 
@@ -223,20 +227,18 @@ def test_retries_of_control_plane_calls_are_ours(bare: MwaaStandin) -> None:
 @needs_rest
 @pytest.mark.slow
 def test_a_denied_invoke_rest_api_falls_back_for_that_call_only(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    remote_env: RemoteEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
-    from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID
-    from tests.mwaa.remote_env import shared_remote_home
 
-    with start_mwaa_standin({"remote": shared_remote_home()}, rest_api_roles={"NOROLE": None}) as running:
+    with start_mwaa_standin({"remote": remote_env.home}, rest_api_roles={"NOROLE": None}) as running:
         for key, value in running.env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "NOROLE")
         runs = RemoteDagRuns("remote", endpoint_url=running.endpoint_url, region_name="us-east-1")
         caplog.set_level("INFO")
-        assert runs.find_run(TARGET_DAG_ID, "no_such_run_1") is None
-        assert runs.find_run(TARGET_DAG_ID, "no_such_run_2") is None
+        assert runs.find_run(TARGET, "no_such_run_1") is None
+        assert runs.find_run(TARGET, "no_such_run_2") is None
     assert runs.calls == ["cli", "cli"]
     assert running.stats.rest_api_calls == 2  # InvokeRestApi was tried again: no switch for good
     assert "go through InvokeRestApi (transport=auto: botocore has InvokeRestApi)" in caplog.text

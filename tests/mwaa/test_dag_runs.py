@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.dag_runs import (
     RemoteDagNotFoundError,
     RemoteDagPausedError,
@@ -20,14 +19,10 @@ from airflow_mwaa_extras.mwaa.dag_runs import (
     deterministic_run_id,
 )
 from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient, supports_invoke_rest_api
-from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
-from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi, start_local_rest_api
+from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.standin_rest_api import register_local_rest_api, stop_local_rest_apis
+from tests.remote_envs import PAUSED, TARGET, RemoteEnv
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-TARGET = "example_mwaa_extras_remote_target"
-PAUSED_COPY = "paused_target"
 ENV = "env-runs"
 CONF = {"nested": {"a": [1, None, {"b": "c"}]}, "quote": 'it\'s "q" $(x) `y`;', "text": "Grüße ✓ 東京"}
 
@@ -43,29 +38,13 @@ def test_deterministic_run_ids_are_stable_short_and_distinct() -> None:
 
 
 @pytest.fixture(scope="module")
-def env_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowHome, LocalRestApi]]:
-    root = tmp_path_factory.mktemp("dag-runs")
-    dags = root / "dags"
-    dags.mkdir()
-    shutil.copy(EXAMPLE_DAGS / f"{TARGET}.py", dags)
-    source = (EXAMPLE_DAGS / f"{TARGET}.py").read_text().replace(f'"{TARGET}"', f'"{PAUSED_COPY}"')
-    (dags / f"{PAUSED_COPY}.py").write_text(source)
-    home = create_airflow_home(
-        root / "home", dags_folder=dags, extra_env={"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
-    )
-    home.airflow("dags", "reserialize")
-    api = start_local_rest_api(home)
-    status, body = api.request("PATCH", f"/dags/{PAUSED_COPY}", body={"is_paused": True})
-    assert status == 200, body
-    register_local_rest_api(ENV, home, api)
-    yield home, api
-    stop_local_rest_apis(ENV)
-    home.cleanup()
+def rest_api(remote_env: RemoteEnv) -> LocalRestApi:
+    return remote_env.serve_as(ENV)
 
 
 @pytest.fixture(scope="module")
-def standin(env_home: tuple[AirflowHome, LocalRestApi]) -> Iterator[MwaaStandin]:
-    server = start_mwaa_standin({ENV: env_home[0]}, denied_access_keys={"DENIED"})
+def standin(remote_env: RemoteEnv, rest_api: LocalRestApi) -> Iterator[MwaaStandin]:
+    server = start_mwaa_standin({ENV: remote_env.home}, denied_access_keys={"DENIED"})
     yield server
     server.stop()
 
@@ -98,7 +77,7 @@ TRANSPORTS = [
 @pytest.mark.timeout(1800)  # several real Airflow CLI processes; slow on a busy machine
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_trigger_is_retry_safe_and_conf_arrives_intact(
-    transport: str, standin: MwaaStandin, env_home: tuple[AirflowHome, LocalRestApi]
+    transport: str, standin: MwaaStandin, rest_api: LocalRestApi
 ) -> None:
     runs = _runs(standin, transport)
     run_id = deterministic_run_id("test", transport, os.getpid())
@@ -107,9 +86,9 @@ def test_trigger_is_retry_safe_and_conf_arrives_intact(
     again = runs.trigger(TARGET, run_id=run_id, conf={"other": 1})  # a retried task
     assert (again.run_id, again.created) == (run_id, False)
     assert set(runs.calls) == {transport}
-    remote = env_home[1].get_json(f"/dags/{TARGET}/dagRuns/{run_id}")
+    remote = rest_api.get_json(f"/dags/{TARGET}/dagRuns/{run_id}")
     assert remote["conf"] == CONF  # the retry did not replace it
-    listed = env_home[1].get_json(f"/dags/{TARGET}/dagRuns", {"limit": 100})["dag_runs"]
+    listed = rest_api.get_json(f"/dags/{TARGET}/dagRuns", {"limit": 100})["dag_runs"]
     assert [r["dag_run_id"] for r in listed].count(run_id) == 1
     assert runs.state(TARGET, run_id) == "queued"
     assert runs.failed_task_ids(TARGET, run_id) == []
@@ -125,7 +104,7 @@ def test_missing_and_paused_dags_are_clear_errors(transport: str, standin: MwaaS
     with pytest.raises(RemoteDagNotFoundError, match="no_such_dag"):
         runs.trigger("no_such_dag", run_id="mx_r1")
     with pytest.raises(RemoteDagPausedError, match="is paused"):
-        runs.trigger(PAUSED_COPY, run_id="mx_r2")
+        runs.trigger(PAUSED, run_id="mx_r2")
 
 
 @pytest.mark.slow
@@ -150,58 +129,3 @@ def test_access_denied_on_invoke_rest_api_falls_back_to_the_cli(
 @pytest.mark.skipif(HAS_REST, reason="only where botocore lacks InvokeRestApi")
 def test_auto_uses_the_cli_where_botocore_lacks_invoke_rest_api(standin: MwaaStandin) -> None:
     assert _runs(standin, "auto").transport == "cli"
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(1800)  # several real Airflow CLI processes; slow on a busy machine
-def test_deferred_polling_rate_is_measured(
-    standin: MwaaStandin, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """While deferred, the trigger polls once per poll_interval (one request per poll)."""
-    import asyncio
-    import json
-    import time
-
-    from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
-
-    for key, value in standin.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_DEFAULT",
-        json.dumps(
-            {"conn_type": "aws", "extra": {"region_name": "us-east-1", "endpoint_url": standin.endpoint_url}}
-        ),
-    )
-    transport = "rest_api" if HAS_REST else "cli"
-    run_id = deterministic_run_id("polling", os.getpid())
-    _runs(standin, transport).trigger(TARGET, run_id=run_id, conf={})  # no scheduler: stays queued
-    trigger = MwaaRemoteDagRunTrigger(
-        environment_name=ENV, dag_id=TARGET, run_id=run_id, poll_interval=2, transport=transport
-    )
-    cli_before = standin.stats.cli_requests
-
-    async def watch(seconds: float) -> None:
-        async def consume() -> None:
-            async for _event in trigger.run():
-                raise AssertionError("a queued run must not end the wait")
-
-        try:
-            await asyncio.wait_for(consume(), timeout=seconds)
-        except TimeoutError:
-            pass
-
-    window = 20.0
-    started = time.monotonic()
-    asyncio.run(watch(window))
-    elapsed = time.monotonic() - started
-    per_minute = trigger.polls * 60 / elapsed
-    cli_requests = standin.stats.cli_requests - cli_before
-    with capsys.disabled():
-        print(
-            f"\n[measured] deferred polling over {transport}: {trigger.polls} polls in {elapsed:.1f} s "
-            f"with poll_interval=2 -> {per_minute:.1f} polls/min; CLI requests seen: {cli_requests}"
-        )
-    assert trigger.polls >= 2
-    assert per_minute <= 60 / 2 + 1  # never faster than poll_interval allows
-    if transport == "cli":
-        assert cli_requests == trigger.polls  # one CLI command per poll

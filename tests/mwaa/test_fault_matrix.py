@@ -27,11 +27,14 @@ from typing import Any
 import pytest
 import sqlalchemy
 
+from airflow_mwaa_extras import lambda_handler
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.mwaa import commands, lambda_handler
+from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.cli_output import stderr_looks_failed
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaCommandMayHaveRunError
 from airflow_mwaa_extras.mwaa.rest_api import supports_invoke_rest_api
+from airflow_mwaa_extras.mwaa.supported_commands import is_airflow_3
 from airflow_mwaa_extras.testing.airflow_home import (
     AirflowHome,
     create_airflow_home,
@@ -284,7 +287,7 @@ def _run_variables_set(standin: MwaaStandin, key: str, tmp: Path) -> tuple[int, 
 
 def _db_clean(standin: MwaaStandin, key: str, tmp: Path) -> tuple[int, str]:
     client = MwaaEnvironmentClient(ENV, endpoint_url=standin.endpoint_url, timeout=TIMEOUT)
-    cmd = commands.db_clean(key, airflow_version=client.airflow_version, tables=["log"], skip_archive=True)
+    cmd = commands.db_clean(key, tables=["log"], skip_archive=True)
     try:
         client.run(cmd)
     except MwaaCommandMayHaveRunError as err:
@@ -356,12 +359,10 @@ def test_other_mutating_paths(
 
 def test_a_broken_unrelated_dag_does_not_fail_dags_list(standin: MwaaStandin) -> None:
     client = MwaaEnvironmentClient(ENV, endpoint_url=standin.endpoint_url, timeout=TIMEOUT)
-    result = client.run(commands.dags_list(airflow_version=client.airflow_version))
-    if not commands.is_airflow_3(client.airflow_version):
+    result = client.run(commands.dags_list())
+    if not is_airflow_3(client.airflow_version):
         # Airflow 2.10's real `dags list`: an error line on stderr, exit 0, the full list on stdout
         assert "Error: Failed to load all files" in result.stderr
-        assert commands.stderr_looks_failed(
-            result.stderr.replace("Error: Failed to load all files", "Error:")
-        )
+        assert stderr_looks_failed(result.stderr.replace("Error: Failed to load all files", "Error:"))
     assert not result.failed
     assert TARGET_DAG_ID in result.stdout

@@ -85,7 +85,7 @@ def test_trigger_arguments_survive_split_and_parse(
 @settings(max_examples=300, deadline=None)
 @given(key=names, value=conf_values, description=st.none() | text)
 def test_variable_arguments_survive_split_and_parse(key: str, value: Any, description: str | None) -> None:
-    cmd = c.variables_set(key, value, airflow_version=INSTALLED, description=description)
+    cmd = c.variables_set(key, value, description=description)
     args = parse_remote(_split(cmd))
     assert args.key == key
     assert args.value == (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
@@ -102,7 +102,6 @@ def test_connection_and_run_arguments_survive_split_and_parse(
         _split(
             c.connections_add(
                 conn_id,
-                airflow_version=INSTALLED,
                 conn_type="http",
                 login=login,
                 password=password,
@@ -112,7 +111,7 @@ def test_connection_and_run_arguments_survive_split_and_parse(
     )
     assert add.subcommand == "add"
     assert (add.conn_id, add.conn_login, add.conn_password, add.conn_host) == (conn_id, login, password, host)
-    states = parse_remote(_split(c.tasks_states_for_dag_run(dag_id, run_id, airflow_version=INSTALLED)))
+    states = parse_remote(_split(c.tasks_states_for_dag_run(dag_id, run_id)))
     run_field = "logical_date_or_run_id" if AIRFLOW_V_3_0_PLUS else "execution_date_or_run_id"
     assert (states.dag_id, getattr(states, run_field)) == (dag_id, run_id)
     runs = parse_remote(_split(c.dags_list_runs(dag_id, airflow_version=INSTALLED)))

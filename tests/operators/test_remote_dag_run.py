@@ -15,10 +15,10 @@ import pytest
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagPausedError, RemoteDagRunError
 from airflow_mwaa_extras.operators.remote_dag_run import XCOM_REMOTE_RUN_ID, MwaaTriggerRemoteDagRunOperator
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, count_runs
+from airflow_mwaa_extras.testing.mwaa_standin_target import count_runs
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
-from tests.remote_runs import ENV, RemoteRuns, remote_runs
+from tests.remote_runs import DAG_ID, ENV, RemoteRuns, remote_runs
 
 __all__ = ["remote_runs"]  # the fixture
 
@@ -40,7 +40,7 @@ class _TaskInstance:
 
 def _operator(**kwargs: Any) -> MwaaTriggerRemoteDagRunOperator:
     with DAG("op_test", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
-        settings = {"environment_name": ENV, "remote_dag_id": TARGET_DAG_ID, "transport": "cli", **kwargs}
+        settings = {"environment_name": ENV, "remote_dag_id": DAG_ID, "transport": "cli", **kwargs}
         return MwaaTriggerRemoteDagRunOperator(task_id="trigger", **settings)
 
 
@@ -54,11 +54,11 @@ def _first_event(trigger: MwaaRemoteDagRunTrigger) -> dict[str, Any]:
 
 
 def test_a_retry_finds_the_run_its_first_try_triggered(remote_runs: RemoteRuns) -> None:
-    before = count_runs(remote_runs.home, TARGET_DAG_ID)
+    before = count_runs(remote_runs.home, DAG_ID)
     first_try, second_try = _TaskInstance(try_number=1), _TaskInstance(try_number=2)
     first = _operator(allow_paused=True).execute({"ti": first_try})  # type: ignore[typeddict-item]
     second = _operator(allow_paused=True).execute({"ti": second_try})  # type: ignore[typeddict-item]
-    assert count_runs(remote_runs.home, TARGET_DAG_ID) == before + 1
+    assert count_runs(remote_runs.home, DAG_ID) == before + 1
     assert set(first) == set(second) == RESULT_KEYS
     assert (first["created"], second["created"]) == (True, False)
     assert (
@@ -71,10 +71,10 @@ def test_a_retry_finds_the_run_its_first_try_triggered(remote_runs: RemoteRuns) 
 
 
 def test_a_paused_remote_dag_is_refused_unless_allowed(remote_runs: RemoteRuns) -> None:
-    before = count_runs(remote_runs.home, TARGET_DAG_ID)
+    before = count_runs(remote_runs.home, DAG_ID)
     with pytest.raises(RemoteDagPausedError, match="allow_paused=True"):
         _operator(run_id="mx_paused_refused").execute({"ti": _TaskInstance()})  # type: ignore[typeddict-item]
-    assert count_runs(remote_runs.home, TARGET_DAG_ID) == before
+    assert count_runs(remote_runs.home, DAG_ID) == before
 
 
 def test_waiting_returns_the_same_result_in_a_worker_and_deferred(remote_runs: RemoteRuns) -> None:

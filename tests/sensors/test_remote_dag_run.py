@@ -13,10 +13,9 @@ import pytest
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.sensors.remote_dag_run import MwaaRemoteDagRunSensor
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
-from tests.remote_runs import ENV, RemoteRuns, remote_runs
+from tests.remote_runs import DAG_ID, ENV, RemoteRuns, remote_runs
 
 __all__ = ["remote_runs"]  # the fixture
 
@@ -26,7 +25,7 @@ def _sensor(run_id: str, **kwargs: Any) -> MwaaRemoteDagRunSensor:
         return MwaaRemoteDagRunSensor(
             task_id="wait",
             environment_name=ENV,
-            remote_dag_id=TARGET_DAG_ID,
+            remote_dag_id=DAG_ID,
             run_id=run_id,
             transport="cli",
             **kwargs,
@@ -53,7 +52,7 @@ def test_deferrable_pokes_first_then_defers(remote_runs: RemoteRuns) -> None:
     assert isinstance(trigger, MwaaRemoteDagRunTrigger)
     assert (trigger.environment_name, trigger.dag_id, trigger.run_id) == (
         ENV,
-        TARGET_DAG_ID,
+        DAG_ID,
         remote_runs.queued_run_id,
     )
     assert (trigger.poll_interval, trigger.transport) == (45.0, "cli")

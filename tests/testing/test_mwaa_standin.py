@@ -11,15 +11,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient, create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaAccessDeniedError, MwaaEnvironmentNotFoundError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, installed_airflow_version
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, MwaaStandinError, main, start_mwaa_standin
+from airflow_mwaa_extras.testing.standin_faults import Fault
+from tests.mwaa.fake_web_server import FakeClock
+from tests.remote_envs import RemoteEnv
 
 
 @pytest.fixture
@@ -29,9 +33,14 @@ def lone_home(tmp_path: Path) -> AirflowHome:
 
 
 @pytest.fixture
-def standin(lone_home: AirflowHome) -> Iterator[MwaaStandin]:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def standin(lone_home: AirflowHome, clock: FakeClock) -> Iterator[MwaaStandin]:
     with start_mwaa_standin(
-        {"dev": lone_home, "prod": lone_home}, token_lifetime=0.5, denied_access_keys={"DENIED"}
+        {"dev": lone_home, "prod": lone_home}, token_lifetime=60, denied_access_keys={"DENIED"}, clock=clock
     ) as s:
         yield s
 
@@ -90,10 +99,10 @@ def test_unknown_environments_and_denied_callers(
         client.run("version")
 
 
-def test_tokens_expire_and_bad_tokens_are_refused(standin: MwaaStandin) -> None:
+def test_tokens_expire_and_bad_tokens_are_refused(standin: MwaaStandin, clock: FakeClock) -> None:
     mwaa = create_mwaa_client(region_name="us-east-1", endpoint_url=standin.endpoint_url)
     token = mwaa.create_cli_token(Name="dev")["CliToken"]
-    time.sleep(0.6)
+    clock.advance(60)
     assert _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token)[0] == 401
     assert _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", "forged")[0] == 401
     assert (standin.stats.cli_expired_token, standin.stats.cli_bad_token, standin.stats.commands_run) == (
@@ -124,26 +133,24 @@ def test_invoke_rest_api_is_routed_per_environment(standin: MwaaStandin) -> None
 
 
 @pytest.mark.slow
-def test_commands_beyond_the_concurrency_limit_get_503(tmp_path: Path) -> None:
-    from tests.mwaa.remote_env import shared_remote_home
+def test_commands_beyond_the_concurrency_limit_get_503(remote_env: RemoteEnv, tmp_path: Path) -> None:
 
-    with start_mwaa_standin({"dev": shared_remote_home()}, max_concurrent_commands=1) as standin:
+    with start_mwaa_standin({"dev": remote_env.home}, max_concurrent_commands=1) as standin:
         mwaa = create_mwaa_client(region_name="us-east-1", endpoint_url=standin.endpoint_url)
         token = mwaa.create_cli_token(Name="dev")["CliToken"]
         results: list[tuple[int, bytes]] = []
-        threads = [
-            threading.Thread(
-                target=lambda: results.append(
-                    _post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token)
-                )
-            )
-            for _ in range(2)
-        ]
-        for thread in threads:
-            thread.start()
-            time.sleep(0.2)  # the first command is surely running when the second arrives
-        for thread in threads:
-            thread.join()
+        hold = threading.Event()  # the first command keeps its slot until the second got its answer
+        standin.inject(Fault(hold=hold), environment="dev", command="version")
+        first = threading.Thread(
+            target=lambda: results.append(_post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token))
+        )
+        first.start()
+        try:
+            assert _wait_until(lambda: bool(standin.faults.served)), "the first command never arrived"
+            results.append(_post(f"{standin.endpoint_url}/aws_mwaa/cli", b"version", token))
+        finally:
+            hold.set()
+            first.join()
     statuses = sorted(status for status, _ in results)
     assert statuses == [200, 503]
     body = json.loads(next(body for status, body in results if status == 200))
@@ -191,3 +198,13 @@ def test_it_runs_as_its_own_process(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Whether ``condition`` became true within ``timeout`` (checked, not guessed with a sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -13,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.mwaa.client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
 from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, installed_airflow_version
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
 from airflow_mwaa_extras.testing.standin_faults import Fault
-from tests.mwaa.remote_env import shared_remote_home
+from tests.remote_envs import RemoteEnv
 
 
 def _post(url: str, body: bytes, token: str, timeout: float = 300) -> tuple[int, bytes]:
@@ -36,8 +37,8 @@ def _post(url: str, body: bytes, token: str, timeout: float = 300) -> tuple[int,
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[MwaaStandin]:
-    with start_mwaa_standin({"dev": shared_remote_home()}) as running:
+def standin(remote_env: RemoteEnv) -> Iterator[MwaaStandin]:
+    with start_mwaa_standin({"dev": remote_env.home}) as running:
         yield running
 
 
@@ -88,11 +89,14 @@ def test_stderr_is_noisy_like_mwaa_and_the_command_still_succeeded(standin: Mwaa
 
 def test_a_command_outliving_the_proxy_gets_504_and_keeps_running(standin: MwaaStandin) -> None:
     before = standin.stats.commands_run
+    hold = threading.Event()  # the command cannot finish before the proxy gives up, however fast
+    standin.inject(Fault(hold=hold), command="version")
     standin.proxy_timeout = 0.01
     try:
         status, _ = _cli(standin, "version")
     finally:
         standin.proxy_timeout = 120.0
+        hold.set()
     assert status == 504
     deadline = time.monotonic() + 120
     while standin.stats.commands_run == before and time.monotonic() < deadline:

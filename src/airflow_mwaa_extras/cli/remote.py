@@ -238,7 +238,7 @@ def _variables_import(args: argparse.Namespace) -> int:
                 counts["skipped"] += 1
                 print(f"{prefix}: already imported, skipped", file=sys.stderr)
                 continue
-            client.run(commands.variables_set(key, value_text, airflow_version=client.airflow_version))
+            client.run(commands.variables_set(key, value_text))
         except MwaaCommandMayHaveRunError as err:
             # Not resent: stop here. A re-run sets it again (the same value: no harm done).
             counts["unknown"] += 1

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-from airflow_mwaa_extras.mwaa.botocore_config import mwaa_client_config
+from airflow_mwaa_extras.mwaa.boto_client import mwaa_client_config
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns, check_transport
 from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient

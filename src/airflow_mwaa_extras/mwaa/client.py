@@ -25,60 +25,55 @@ What this client adds to the guide's snippets:
 
 No Airflow import: the same code serves hooks, ``mwaa-extras`` and AWS Lambda (stdlib
 ``http.client`` instead of ``requests``, which the Lambda runtime lacks).
+
+This module holds the client and its policy (what to resend, when to refresh a token); its
+parts live next to it: :mod:`~airflow_mwaa_extras.mwaa.cli_endpoint` (the token cache and one
+POST), :mod:`~airflow_mwaa_extras.mwaa.cli_output` (decoding the answer, judging failure),
+:mod:`~airflow_mwaa_extras.mwaa.web_server_urls` (http only to loopback, proxies),
+:mod:`~airflow_mwaa_extras.mwaa.api_errors` (botocore errors) and
+:mod:`~airflow_mwaa_extras.mwaa.boto_client` (the boto3 client). It is over 350 lines because
+the client's one job, the resend policy, is documented where it is decided; the parameter list
+and the retry loop are that policy.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import http.client
-import ipaddress
 import json
 import logging
 import os
 import random
 import re
-import ssl
-import threading
 import time
-import urllib.request
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.airflow_command import AirflowCommand
+from airflow_mwaa_extras.mwaa.api_errors import call_mwaa_api
+from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.cli_endpoint import TokenCache, environment_semaphore, post_command
+from airflow_mwaa_extras.mwaa.cli_output import decode_cli_response, output_failed
+from airflow_mwaa_extras.mwaa.counters import Counters
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaCliError,
     MwaaCommandMayHaveRunError,
-    MwaaEnvironmentNotFoundError,
-    MwaaError,
     MwaaProtocolError,
     MwaaThrottledError,
     MwaaUnreachableError,
     command_head,
 )
+from airflow_mwaa_extras.mwaa.supported_commands import allow_unlisted_from_env, check_known, check_supported
+from airflow_mwaa_extras.mwaa.web_server_urls import login_path, web_server_base_url
 
-CLI_PATH = "/aws_mwaa/cli"
-LOGIN_PATH = "/aws_mwaa/aws-console-sso"
-LOGIN_PATH_V3 = "/pluginsv2/aws_mwaa/aws-console-sso"  # MWAA 3 serves its plugin under /pluginsv2/
+# The names the docs import from here; the rest of the CLI machinery lives in the modules above.
+__all__ = ["CliResult", "ClientStats", "MwaaEnvironmentClient"]
+
 log = logging.getLogger(__name__)
 TOKEN_LIFETIME_SECONDS = 60.0
 MAX_CONCURRENCY = 4  # what MWAA's web server runs at a time
-
-_ACCESS_DENIED_CODES = {
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredTokenException",
-    "ExpiredToken",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-}
-_THROTTLED_CODES = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
 
 
 @dataclass(frozen=True)
@@ -95,15 +90,13 @@ class CliResult:
     stdout: str
     stderr: str
     attempts: int = 1
-    #: what the command prints on success (see :attr:`commands.AirflowCommand.expect`)
+    #: what the command prints on success (see :attr:`AirflowCommand.expect`)
     expect: str = ""
 
     @property
     def failed(self) -> bool:
-        """Whether the output says the command failed (:func:`commands.output_failed`)."""
-        return commands.output_failed(
-            commands.AirflowCommand((), expect=self.expect), self.stdout, self.stderr
-        )
+        """Whether the output says the command failed (:func:`~airflow_mwaa_extras.mwaa.cli_output.output_failed`)."""
+        return output_failed(AirflowCommand((), expect=self.expect), self.stdout, self.stderr)
 
     def parsed_json(self) -> Any:
         """The JSON document in stdout (``--output=json``), skipping log lines printed before it
@@ -123,7 +116,7 @@ class CliResult:
 
 
 @dataclass
-class ClientStats:
+class ClientStats(Counters):
     """Counters for one client: what it cost to run the commands so far."""
 
     commands: int = 0
@@ -134,124 +127,6 @@ class ClientStats:
     retries: int = 0
     #: the oldest token age (seconds since it was requested) at the moment a request was sent
     max_token_age_at_send: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, **increments: float) -> None:
-        with self._lock:
-            for name, value in increments.items():
-                setattr(self, name, getattr(self, name) + value)
-
-    def as_dict(self) -> dict[str, float]:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
-
-
-@dataclass
-class _Token:
-    value: str
-    hostname: str
-    requested_at: float  # time.monotonic() before the CreateCliToken call
-
-
-# Commands to one environment share a semaphore across every client in the process.
-_SEMAPHORES: dict[tuple[str, str, int], threading.BoundedSemaphore] = {}
-_SEMAPHORES_LOCK = threading.Lock()
-
-
-def _environment_semaphore(key: tuple[str, str, int]) -> threading.BoundedSemaphore:
-    with _SEMAPHORES_LOCK:
-        semaphore = _SEMAPHORES.get(key)
-        if semaphore is None:
-            semaphore = _SEMAPHORES[key] = threading.BoundedSemaphore(key[2])
-        return semaphore
-
-
-def is_loopback_host(host: str) -> bool:
-    """``127.0.0.1``, ``::1`` and ``localhost`` (with or without a port) are loopback."""
-    name = host
-    if name.startswith("["):  # [::1]:8080
-        name = name[1:].split("]", 1)[0]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def web_server_base_url(hostname: str) -> str:
-    """``https://{hostname}``; plain ``http`` only for a loopback host (the local stand-in).
-
-    :raises MwaaProtocolError: for an ``http://`` URL to a host that is not loopback
-    """
-    if "://" in hostname:
-        parts = urlsplit(hostname)
-        scheme, netloc = parts.scheme.lower(), parts.netloc
-    else:
-        scheme, netloc = ("http" if is_loopback_host(hostname) else "https"), hostname
-    if not netloc:
-        raise MwaaProtocolError(f"the web server host name {hostname!r} is empty or malformed")
-    if scheme == "http" and not is_loopback_host(netloc):
-        raise MwaaProtocolError(f"refusing plain http to {netloc}: only loopback hosts may use http")
-    if scheme not in ("http", "https"):
-        raise MwaaProtocolError(f"unsupported scheme {scheme!r} for the web server")
-    return f"{scheme}://{netloc}"
-
-
-def looks_failed(stderr: str) -> bool:
-    """The stderr heuristic alone (for commands whose success output is unknown)."""
-    return commands.stderr_looks_failed(stderr)
-
-
-def login_path(airflow_version: str) -> str:
-    """The web login path: ``/aws_mwaa/aws-console-sso``, under ``/pluginsv2/`` on Airflow 3."""
-    return LOGIN_PATH_V3 if commands.is_airflow_3(airflow_version) else LOGIN_PATH
-
-
-def proxy_for(netloc: str) -> str | None:
-    """``host:port`` of the HTTPS proxy to use for ``netloc`` (``HTTPS_PROXY``, ``NO_PROXY``)."""
-    if is_loopback_host(netloc):
-        return None
-    proxy = urllib.request.getproxies().get("https")
-    if not proxy or urllib.request.proxy_bypass(netloc.split(":", 1)[0]):
-        return None
-    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MwaaProtocolError(
-            f"HTTPS_PROXY must be an http://host:port proxy, got {parts.scheme}:// (use a tunnel for SOCKS)"
-        )
-    return f"{parts.hostname}:{parts.port or 80}"
-
-
-def _decode_field(payload: dict[str, Any], name: str) -> str:
-    value = payload.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MwaaProtocolError(f"the CLI endpoint's {name} is not a base64 string")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise MwaaProtocolError(f"the CLI endpoint's {name} is not valid base64") from None
-    return raw.decode("utf-8", errors="replace")
-
-
-def decode_cli_response(body: bytes) -> tuple[str, str]:
-    """``{"stdout": b64, "stderr": b64}`` -> ``(stdout, stderr)``.
-
-    :raises MwaaProtocolError: when the body is not that JSON document
-    """
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        snippet = body[:80].decode("utf-8", errors="replace").strip()
-        raise MwaaProtocolError(
-            f"the CLI endpoint answered something that is not JSON: {snippet!r}"
-        ) from None
-    if not isinstance(payload, dict) or not ({"stdout", "stderr"} & payload.keys()):
-        raise MwaaProtocolError("the CLI endpoint's JSON has neither stdout nor stderr")
-    return _decode_field(payload, "stdout"), _decode_field(payload, "stderr")
 
 
 class MwaaEnvironmentClient:
@@ -274,6 +149,8 @@ class MwaaEnvironmentClient:
     :param backoff_max: the longest retry delay
     :param allow_unlisted: send commands the client's table of MWAA commands does not list
         (default: ``MWAA_EXTRAS_ALLOW_UNLISTED_COMMANDS``)
+    :param clock: the monotonic clock that ages tokens and measures ``deadline``
+        (``time.monotonic``; tests pass a clock they move by hand)
     """
 
     def __init__(
@@ -293,6 +170,7 @@ class MwaaEnvironmentClient:
         backoff_max: float = 10.0,
         connect_timeout: float = 10.0,
         allow_unlisted: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not environment_name or not isinstance(environment_name, str):
             raise UsageError("an MWAA environment name is needed")
@@ -311,9 +189,9 @@ class MwaaEnvironmentClient:
         self.region_name = region_name
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or None
         self.max_concurrency = int(max_concurrency)
-        self.allow_unlisted = commands.allow_unlisted_from_env() if allow_unlisted is None else allow_unlisted
+        self.allow_unlisted = allow_unlisted_from_env() if allow_unlisted is None else allow_unlisted
         self.timeout = float(timeout)
-        #: ``time.monotonic()`` after which no request may wait (e.g. a Lambda function's end)
+        #: ``clock()`` (``time.monotonic()``) after which no request may wait (e.g. a Lambda function's end)
         self.deadline: float | None = None
         self.connect_timeout = float(connect_timeout)
         self.max_attempts = int(max_attempts)
@@ -325,10 +203,12 @@ class MwaaEnvironmentClient:
         self._mwaa_client = mwaa_client
         self._airflow_version = airflow_version
         self._environment: dict[str, Any] | None = None
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
+        self.clock = clock
+        self._tokens = TokenCache(
+            self._create_cli_token, lifetime=self.token_lifetime, margin=self.token_margin, clock=clock
+        )
         self._where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION") or ""
-        self._semaphore = _environment_semaphore((self._where, environment_name, self.max_concurrency))
+        self._semaphore = environment_semaphore(self._where, environment_name, self.max_concurrency)
 
     def __repr__(self) -> str:
         return f"MwaaEnvironmentClient({self.environment_name!r})"
@@ -394,7 +274,7 @@ class MwaaEnvironmentClient:
             "%s: up to %d CLI commands at a time (MinWebservers=%d)", self.environment_name, limit, servers
         )
         self.max_concurrency = limit
-        self._semaphore = _environment_semaphore((self._where, self.environment_name, limit))
+        self._semaphore = environment_semaphore(self._where, self.environment_name, limit)
 
     def _call_api(self, operation: str, method: Any, **kwargs: Any) -> dict[str, Any]:
         """One control-plane call (idempotent: tokens, GetEnvironment), the only retry layer for
@@ -403,70 +283,29 @@ class MwaaEnvironmentClient:
         while True:
             attempt += 1
             try:
-                return self._call_api_once(operation, method, **kwargs)
+                return call_mwaa_api(operation, method, self.environment_name, **kwargs)
             except (MwaaThrottledError, MwaaUnreachableError):
                 if attempt >= self.max_attempts:
                     raise
             time.sleep(self._backoff(attempt))
 
-    def _call_api_once(self, operation: str, method: Any, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            NoRegionError,
-            ReadTimeoutError,
-        )
-
-        try:
-            return dict(method(**kwargs))
-        except ClientError as err:
-            raise _client_error(err, operation, self.environment_name) from None
-        except NoCredentialsError:
-            raise MwaaAccessDeniedError(f"{operation}: no AWS credentials found") from None
-        except NoRegionError:
-            raise UsageError(
-                f"{operation}: no AWS region configured (set region_name or AWS_DEFAULT_REGION)"
-            ) from None
-        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as err:
-            raise MwaaUnreachableError(f"{operation}: cannot reach the MWAA API: {err}") from None
-        except BotoCoreError as err:
-            raise MwaaError(f"{operation} failed: {err}") from None
-
     # --- tokens --------------------------------------------------------------------------
 
-    def _fresh_token(self) -> _Token:
-        """A token with more than ``token_margin`` seconds left; a new one only when needed."""
-        with self._token_lock:
-            token = self._token
-            if (
-                token is not None
-                and time.monotonic() - token.requested_at < self.token_lifetime - self.token_margin
-            ):
-                return token
-            requested_at = time.monotonic()
-            self.stats.add(token_calls=1)
-            response = self._call_api(
-                "CreateCliToken", self.mwaa_client.create_cli_token, Name=self.environment_name
-            )
-            value, hostname = response.get("CliToken"), response.get("WebServerHostname")
-            if not value or not hostname:
-                raise MwaaProtocolError("CreateCliToken answered without CliToken or WebServerHostname")
-            self._token = _Token(str(value), str(hostname), requested_at)
-            return self._token
-
-    def _drop_token(self, token: _Token) -> None:
-        with self._token_lock:
-            if self._token is token:
-                self._token = None
+    def _create_cli_token(self) -> tuple[str, str]:
+        self.stats.add(token_calls=1)
+        response = self._call_api(
+            "CreateCliToken", self.mwaa_client.create_cli_token, Name=self.environment_name
+        )
+        value, hostname = response.get("CliToken"), response.get("WebServerHostname")
+        if not value or not hostname:
+            raise MwaaProtocolError("CreateCliToken answered without CliToken or WebServerHostname")
+        return str(value), str(hostname)
 
     # --- commands ------------------------------------------------------------------------
 
     def run(
         self,
-        command: commands.AirflowCommand | str | Sequence[str],
+        command: AirflowCommand | str | Sequence[str],
         *,
         check: bool = True,
         timeout: float | None = None,
@@ -485,10 +324,10 @@ class MwaaEnvironmentClient:
         :raises MwaaCommandMayHaveRunError: a command that changes something may have run, and
             the answer was lost (500/502/504, broken connection, timeout)
         """
-        cmd = command if isinstance(command, commands.AirflowCommand) else commands.raw(command)
+        cmd = command if isinstance(command, AirflowCommand) else commands.raw(command)
         # before GetEnvironment: no call at all for a hopeless command
-        commands.check_known(cmd, allow_unlisted=self.allow_unlisted)
-        commands.check_supported(cmd, self.airflow_version, allow_unlisted=self.allow_unlisted)
+        check_known(cmd, allow_unlisted=self.allow_unlisted)
+        check_supported(cmd, self.airflow_version, allow_unlisted=self.allow_unlisted)
         self._follow_web_servers()
         line = cmd.to_shell()
         shown = cmd.display()
@@ -509,17 +348,18 @@ class MwaaEnvironmentClient:
             with self._semaphore:
                 # The token is taken only once it is this command's turn: a command that waited
                 # behind slow ones must not send a token that aged (or expired) while it waited.
-                token = self._fresh_token()
-                age = time.monotonic() - token.requested_at
-                with self.stats._lock:
-                    self.stats.max_token_age_at_send = max(self.stats.max_token_age_at_send, age)
+                token, _fetched = self._tokens.fresh()
+                self.stats.raise_to(max_token_age_at_send=self._tokens.age(token))
                 self.stats.add(http_requests=1)
-                status, body, problem, maybe_ran = self._post(token, line, shown, timeout)
+                sent = post_command(
+                    token, line, connect_timeout=self.connect_timeout, wait=self._request_timeout(timeout)
+                )
+            status, body, problem, maybe_ran = sent.status, sent.body, sent.problem, sent.maybe_ran
             if status == 200:
                 return (*decode_cli_response(body), attempts)
             if status in (401, 403):
                 self.stats.add(http_401_403=1)
-                self._drop_token(token)
+                self._tokens.drop(token)
                 if refreshed:
                     raise MwaaAccessDeniedError(
                         f"the web server of {self.environment_name} refused a fresh CLI token (HTTP {status})"
@@ -562,103 +402,11 @@ class MwaaEnvironmentClient:
         ceiling: float = min(self.backoff_max, self.backoff_base * 2.0 ** (retry - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # equal jitter
 
-    def _post(
-        self, token: _Token, line: str, shown: str, timeout: float | None
-    ) -> tuple[int | None, bytes, str, bool]:
-        """One POST: ``(status, body, problem, maybe_ran)``.
-
-        ``status`` is None when no answer came: ``maybe_ran`` is False when the connection never
-        opened (nothing was sent), True when it broke or timed out after the command was sent.
-        """
-        base = web_server_base_url(token.hostname)
-        parts = urlsplit(base)
-        wait = self._request_timeout(timeout)
-        proxy = proxy_for(parts.netloc) if parts.scheme == "https" else None
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(
-                proxy or parts.netloc, timeout=self.connect_timeout, context=ssl.create_default_context()
-            )
-            if proxy:
-                conn.set_tunnel(parts.netloc)  # CONNECT through HTTPS_PROXY
-        else:
-            conn = http.client.HTTPConnection(parts.netloc, timeout=self.connect_timeout)
-        try:
-            try:
-                conn.connect()
-            except OSError as err:
-                # Nothing was sent: safe to retry.
-                via = f" through the proxy {proxy}" if proxy else ""
-                return None, b"", f"cannot connect to {parts.netloc}{via}: {err}", False
-            if conn.sock is not None:
-                conn.sock.settimeout(wait)
-            try:
-                conn.request(
-                    "POST",
-                    CLI_PATH,
-                    body=line.encode("utf-8"),
-                    headers={"Authorization": f"Bearer {token.value}", "Content-Type": "text/plain"},
-                )
-                response = conn.getresponse()
-                return response.status, response.read(), "", False
-            except TimeoutError:
-                # The command may have started: resending could run it twice.
-                return None, b"", f"no answer within {wait:g} s", True
-            except (OSError, http.client.HTTPException) as err:
-                return None, b"", f"the connection to {parts.netloc} broke: {err}", True
-        finally:
-            conn.close()
-
     def _request_timeout(self, timeout: float | None) -> float:
         wait = self.timeout if timeout is None else float(timeout)
         if self.deadline is not None:
-            left = self.deadline - time.monotonic()
+            left = self.deadline - self.clock()
             if left <= 0:
                 raise MwaaUnreachableError(f"no time left to run a command in {self.environment_name}")
             wait = min(wait, left)
         return wait
-
-
-def _client_error(err: Any, operation: str, environment: str) -> MwaaError:
-    error = err.response.get("Error", {})
-    code = str(error.get("Code", ""))
-    message = str(error.get("Message", "")).strip() or code
-    if (
-        code == "ResourceNotFoundException"
-        or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
-    ):
-        return MwaaEnvironmentNotFoundError(
-            f"no MWAA environment named {environment!r} ({operation}: {message})"
-        )
-    if code in _ACCESS_DENIED_CODES:
-        return MwaaAccessDeniedError(f"{operation} on {environment} was denied: {message}")
-    if code in _THROTTLED_CODES:
-        return MwaaThrottledError(f"{operation} on {environment} was throttled: {message}")
-    return MwaaError(f"{operation} on {environment} failed ({code}): {message}")
-
-
-def create_mwaa_client(
-    *,
-    region_name: str | None = None,
-    endpoint_url: str | None = None,
-    session: Any = None,
-    connect_timeout: float = 10.0,
-    read_timeout: float = 60.0,
-) -> Any:
-    """A boto3 ``mwaa`` client with timeouts and no botocore retries (the callers retry).
-
-    For a loopback endpoint (the local stand-in) botocore must not prepend the ``env.`` /
-    ``api.`` host prefixes of the MWAA API model (``env.127.0.0.1`` does not resolve).
-
-    :param session: a boto3 Session (e.g. from an Airflow hook); a default one when None
-    """
-    import boto3
-
-    # imported here: botocore_config reads this module's loopback rule
-    from airflow_mwaa_extras.mwaa.botocore_config import mwaa_client_config
-
-    config = mwaa_client_config(
-        endpoint_url=endpoint_url, connect_timeout=connect_timeout, read_timeout=read_timeout
-    )
-    session = session or boto3.session.Session()
-    return session.client("mwaa", region_name=region_name, endpoint_url=endpoint_url, config=config)

@@ -88,7 +88,7 @@ class CliTransport:
         every DAG file on Airflow 2. Its JSON decides, so an unrelated broken DAG file does not
         fail it (see :func:`commands.dags_list`).
         """
-        cmd = commands.dags_list(airflow_version=self.client.airflow_version)
+        cmd = commands.dags_list()
         dags = self.client.run(cmd).parsed_json()
         for dag in dags if isinstance(dags, list) else []:
             if isinstance(dag, dict) and dag.get("dag_id") == dag_id:
@@ -149,7 +149,7 @@ class CliTransport:
         )
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        cmd = commands.tasks_states_for_dag_run(dag_id, run_id, airflow_version=self.client.airflow_version)
+        cmd = commands.tasks_states_for_dag_run(dag_id, run_id)
         rows = self.client.run(cmd).parsed_json()
         states: dict[str, str] = {}
         for row in rows if isinstance(rows, list) else []:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
+from airflow_mwaa_extras.mwaa.airflow_command import check_name
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.dag_run_transports import CliTransport, DagRunTransport, RestApiTransport
 from airflow_mwaa_extras.mwaa.dag_run_types import (
@@ -58,6 +59,7 @@ from airflow_mwaa_extras.mwaa.rest_api import (
     RestApiUnavailableError,
     supports_invoke_rest_api,
 )
+from airflow_mwaa_extras.mwaa.supported_commands import parse_airflow_version
 
 __all__ = [
     "FAILED_TASK_STATES",
@@ -177,7 +179,7 @@ class RemoteDagRuns:
 
     def _rest_transport(self) -> RestApiTransport:
         if self._rest is None:
-            major = commands.parse_airflow_version(self.airflow_version)[0]
+            major = parse_airflow_version(self.airflow_version)[0]
             self._rest = RestApiTransport(self.rest_client, major)
         return self._rest
 
@@ -239,8 +241,8 @@ class RemoteDagRuns:
         """
         if not dag_id or not run_id:
             raise UsageError("a remote DAG id and run id are needed")
-        commands.check_name(dag_id, "DAG id")  # before any call
-        commands.check_name(run_id, "run id")
+        check_name(dag_id, "DAG id")  # before any call
+        check_name(run_id, "run id")
         conf_dict = json.loads(commands.conf_json(conf if conf is not None else {}))
         existing = self.find_run(dag_id, run_id)
         if existing is not None:

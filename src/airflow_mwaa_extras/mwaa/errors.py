@@ -72,6 +72,10 @@ class UnsupportedCommandError(MwaaError):
     """MWAA does not accept this Airflow CLI command for the environment's Airflow version."""
 
 
+class InvalidCommandArgumentError(MwaaError, ValueError):
+    """An argument cannot be sent as part of a remote Airflow command (e.g. invalid conf JSON)."""
+
+
 class MwaaThrottledError(MwaaError):
     """The environment kept answering 503 (too many concurrent CLI commands) or throttled the API."""
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.mwaa.api_errors import THROTTLED_CODES
+from airflow_mwaa_extras.mwaa.counters import Counters
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaCommandMayHaveRunError,
@@ -47,7 +49,6 @@ MAX_PATH_LENGTH = 64
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
 REMOTE_TIMEOUT_SECONDS = 10.0
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
-_THROTTLED_CODES = {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
 _DENIED_CODES = {"AccessDeniedException", "AccessDenied"}
 
 
@@ -160,7 +161,7 @@ class RestApiResult:
 
 
 @dataclass
-class RestApiStats:
+class RestApiStats(Counters):
     """Counters for one client."""
 
     calls: int = 0
@@ -216,7 +217,7 @@ class MwaaRestApiClient:
     def mwaa_client(self) -> Any:
         """The boto3 ``mwaa`` client."""
         if self._mwaa_client is None:
-            from airflow_mwaa_extras.mwaa.client import create_mwaa_client
+            from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
 
             # MWAA gives the web server 10 s; wait a little longer for MWAA itself.
             self._mwaa_client = create_mwaa_client(
@@ -288,7 +289,7 @@ class MwaaRestApiClient:
                     f"InvokeRestApi {method} {path} on {self.environment_name} failed after {attempt} attempts: "
                     f"{retry_reason}"
                 )
-            self.stats.retries += 1
+            self.stats.add(retries=1)
             time.sleep(self._backoff(attempt))
 
     def _pace(self) -> None:
@@ -315,7 +316,7 @@ class MwaaRestApiClient:
 
         method, path = kwargs["Method"], kwargs["Path"]
         self._pace()
-        self.stats.calls += 1
+        self.stats.add(calls=1)
         try:
             response = client.invoke_rest_api(**kwargs)
         except ClientError as err:
@@ -377,8 +378,8 @@ class MwaaRestApiClient:
                     self.environment_name,
                 ) from None
             raise error from None
-        if code in _THROTTLED_CODES:
-            self.stats.throttled += 1
+        if code in THROTTLED_CODES:
+            self.stats.add(throttled=1)
             return f"throttled ({code})"
         if code in _DENIED_CODES:
             region = getattr(getattr(self.mwaa_client, "meta", None), "region_name", None)

@@ -135,7 +135,6 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
         def db_clean(dry_run: bool) -> str:
             command = commands.db_clean(
                 cutoff,
-                airflow_version=client.airflow_version,
                 tables=list(DB_CLEAN_TABLES),
                 dry_run=dry_run,
                 skip_archive=True,

@@ -60,7 +60,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,6 +68,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
+from airflow_mwaa_extras.mwaa.counters import Counters
 from airflow_mwaa_extras.testing import standin_commands, standin_rest_api
 from airflow_mwaa_extras.testing.airflow_cli_server import AirflowCliServer, AirflowCliServerError
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
@@ -87,7 +88,7 @@ class MwaaStandinError(MwaaExtrasError):
 
 
 @dataclass
-class StandinStats:
+class StandinStats(Counters):
     """What the stand-in saw (for tests and benchmarks)."""
 
     token_calls: int = 0
@@ -101,9 +102,6 @@ class StandinStats:
     rest_api_calls: int = 0
     rest_api_throttled: int = 0
     max_in_flight: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(vars(self))
 
 
 @dataclass
@@ -143,12 +141,14 @@ class MwaaStandin:
         rest_api_roles: Mapping[str, str | None] | None = None,
         default_rest_api_role: str | None = "Admin",
         rest_api_rate: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not environments:
             raise MwaaStandinError("the MWAA stand-in needs at least one environment")
         version = airflow_version or _local_airflow_version()
         self.environments = {name: _Environment(name, home, version) for name, home in environments.items()}
         self.token_lifetime = token_lifetime
+        self.clock = clock
         self.max_concurrent_commands = max_concurrent_commands
         self.command_timeout = command_timeout
         self.warm_cli = warm_cli
@@ -160,7 +160,7 @@ class MwaaStandin:
         self.faults = FaultPlan()
         self.rest_gate = RestApiGate(dict(rest_api_roles or {}), default_rest_api_role, rest_api_rate)
         self.stats = StandinStats()
-        self._stats_lock = threading.Lock()
+        self._tokens_lock = threading.Lock()
         self._cli_tokens: dict[str, tuple[str, float]] = {}
         self._web_tokens: dict[str, tuple[str, float]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -210,27 +210,25 @@ class MwaaStandin:
         return "/pluginsv2/aws_mwaa/aws-console-sso" if major >= 3 else "/aws_mwaa/aws-console-sso"
 
     def count(self, **increments: int) -> None:
-        with self._stats_lock:
-            for name, value in increments.items():
-                setattr(self.stats, name, getattr(self.stats, name) + value)
+        self.stats.add(**increments)
 
     # --- the MWAA API --------------------------------------------------------------------
 
     def new_token(self, kind: str, name: str) -> str:
         token = secrets.token_urlsafe(24)
         store = self._cli_tokens if kind == "cli" else self._web_tokens
-        with self._stats_lock:
-            store[token] = (name, time.monotonic() + self.token_lifetime)
+        with self._tokens_lock:
+            store[token] = (name, self.clock() + self.token_lifetime)
         return token
 
     def check_token(self, kind: str, token: str) -> tuple[str | None, str]:
         """``(environment name, "")`` for a live token, else ``(None, "expired" | "invalid")``."""
         store = self._cli_tokens if kind == "cli" else self._web_tokens
-        with self._stats_lock:
+        with self._tokens_lock:
             entry = store.get(token)
         if entry is None:
             return None, "invalid"
-        if time.monotonic() >= entry[1]:
+        if self.clock() >= entry[1]:
             return None, "expired"
         return entry[0], ""
 
@@ -263,14 +261,13 @@ class MwaaStandin:
                 self.count(cli_503=1)
                 return 503, b"Service Unavailable: too many CLI commands running"
             env.in_flight += 1
-            with self._stats_lock:
-                self.stats.max_in_flight = max(self.stats.max_in_flight, env.in_flight)
+            self.stats.raise_to(max_in_flight=env.in_flight)
         fault = self.faults.take(env.name, command)
         if fault is not None and fault.before and fault.status:
             with env.lock:
                 env.in_flight -= 1
             return fault.status, b"injected fault before the command ran"
-        outcome = self._run_behind_proxy(env, argv)
+        outcome = self._run_behind_proxy(env, argv, None if fault is None else fault.hold)
         if outcome is None:
             self.count(cli_504=1)
             return 504, b"Gateway Timeout"
@@ -290,14 +287,19 @@ class MwaaStandin:
         }
         return 200, json.dumps(body).encode()
 
-    def _run_behind_proxy(self, env: _Environment, argv: list[str]) -> tuple[bytes, bytes] | None:
+    def _run_behind_proxy(
+        self, env: _Environment, argv: list[str], hold: threading.Event | None = None
+    ) -> tuple[bytes, bytes] | None:
         """The command's output, or None when it outlived ``proxy_timeout`` (it keeps running,
-        and keeps its slot, like a command behind MWAA's proxy)."""
+        and keeps its slot, like a command behind MWAA's proxy). With ``hold``, the command waits
+        for that event before it starts (a fault: it is in flight for as long as a test needs)."""
         done = threading.Event()
         box: list[tuple[bytes, bytes]] = []
 
         def work() -> None:
             try:
+                if hold is not None:
+                    hold.wait(self.command_timeout)
                 box.append(self._run_airflow(env, argv))
             finally:
                 with env.lock:
@@ -547,7 +549,8 @@ def start_mwaa_standin(environments: Mapping[str, AirflowHome], **kwargs: Any) -
     :param kwargs: ``port``, ``token_lifetime`` (60 s), ``max_concurrent_commands`` (4),
         ``command_timeout``, ``airflow_version``, ``region``, ``denied_access_keys``, ``strict``
         (True), ``proxy_timeout`` (120 s), ``rest_api_roles`` (access key -> Airflow role or
-        None), ``default_rest_api_role`` ("Admin"), ``rest_api_rate`` (10 calls a second)
+        None), ``default_rest_api_role`` ("Admin"), ``rest_api_rate`` (10 calls a second),
+        ``clock`` (``time.monotonic``: what tokens expire by; tests pass a clock they move)
     """
     return MwaaStandin(environments, **kwargs)
 

@@ -27,6 +27,8 @@ class Fault:
     :param reset: reset the connection after the command ran
     :param delay: seconds to wait after the command ran, before answering
     :param times: how many matching requests get it
+    :param hold: the command waits for this event before it runs, keeping its slot (so a test
+        knows a command is in flight for as long as it needs, without sleeping)
     """
 
     status: int | None = None
@@ -34,8 +36,11 @@ class Fault:
     reset: bool = False
     delay: float = 0.0
     times: int = 1
+    hold: threading.Event | None = field(default=None, compare=False)
 
     def label(self) -> str:
+        if self.hold is not None:
+            return "held before run"
         if self.reset:
             return "reset after run"
         if self.delay:

@@ -1,6 +1,6 @@
 """An AWS Lambda handler that triggers a DAG in an MWAA environment (no Airflow needed).
 
-Handler: ``airflow_mwaa_extras.mwaa.lambda_handler.handler``. Settings come from the event, then
+Handler: ``airflow_mwaa_extras.lambda_handler.handler``. Settings come from the event, then
 from environment variables:
 
 ====================  ==========================  ===========================================

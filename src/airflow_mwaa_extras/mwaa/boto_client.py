@@ -1,23 +1,24 @@
-"""The botocore ``Config`` of every boto3 ``mwaa`` client the package makes.
+"""The boto3 ``mwaa`` client every caller uses, and its botocore ``Config``.
 
-Used by :func:`~airflow_mwaa_extras.mwaa.client.create_mwaa_client` and by
-:class:`~airflow_mwaa_extras.hooks.mwaa_environment.MwaaEnvironmentHook`, which hands it to the
-amazon provider's ``AwsBaseHook`` on top of the connection's own ``config_kwargs``.
-No Airflow import.
+:class:`~airflow_mwaa_extras.mwaa.client.MwaaEnvironmentClient` and
+:class:`~airflow_mwaa_extras.mwaa.rest_api.MwaaRestApiClient` build their client with
+:func:`create_mwaa_client`; :class:`~airflow_mwaa_extras.hooks.mwaa_environment.MwaaEnvironmentHook`
+hands :func:`mwaa_client_config` to the amazon provider's ``AwsBaseHook`` on top of the
+connection's own ``config_kwargs``. boto3/botocore are imported inside the functions.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_mwaa_extras.mwaa.client import is_loopback_host
+from airflow_mwaa_extras.mwaa.web_server_urls import is_loopback_host
 
 if TYPE_CHECKING:
     from botocore.config import Config
 
-__all__ = ["mwaa_client_config"]
+__all__ = ["create_mwaa_client", "mwaa_client_config"]
 
 
 def mwaa_client_config(
@@ -52,3 +53,24 @@ def mwaa_client_config(
     if loopback:
         ours = ours.merge(Config(inject_host_prefix=False))
     return config.merge(ours)
+
+
+def create_mwaa_client(
+    *,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+    session: Any = None,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+) -> Any:
+    """A boto3 ``mwaa`` client with timeouts and no botocore retries (the callers retry).
+
+    :param session: a boto3 Session (e.g. from an Airflow hook); a default one when None
+    """
+    import boto3
+
+    config = mwaa_client_config(
+        endpoint_url=endpoint_url, connect_timeout=connect_timeout, read_timeout=read_timeout
+    )
+    session = session or boto3.session.Session()
+    return session.client("mwaa", region_name=region_name, endpoint_url=endpoint_url, config=config)

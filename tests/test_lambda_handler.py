@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mwaa_extras.mwaa import lambda_handler
+from airflow_mwaa_extras import lambda_handler
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, run_conf
-from tests.mwaa.remote_env import shared_remote_home
+from airflow_mwaa_extras.testing.mwaa_standin_target import run_conf
+from tests.remote_envs import TARGET, RemoteEnv
 
 
 @contextmanager
@@ -32,17 +32,19 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaSta
 
 
 @pytest.mark.slow
-def test_it_triggers_from_the_event_and_returns_json(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_triggers_from_the_event_and_returns_json(
+    remote_env: RemoteEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MWAA_ENVIRONMENT", "remote")
     monkeypatch.setenv("MWAA_TIMEOUT", "900")  # a loaded CI machine runs the airflow CLI slowly
-    with _running(shared_remote_home(), monkeypatch):
+    with _running(remote_env.home, monkeypatch):
         result = lambda_handler.handler(
-            event := {"dag_id": TARGET_DAG_ID, "conf": {"source": "s3://b/k y"}, "run_id": "lambda__1"}, None
+            event := {"dag_id": TARGET, "conf": {"source": "s3://b/k y"}, "run_id": "lambda__1"}, None
         )
     assert json.loads(json.dumps(result)) == result
     assert result["ok"] is True
     assert result["run_id"] == "lambda__1"
-    assert run_conf(shared_remote_home(), TARGET_DAG_ID, "lambda__1") == event["conf"]
+    assert run_conf(remote_env.home, TARGET, "lambda__1") == event["conf"]
 
 
 @pytest.mark.parametrize(
