@@ -41,7 +41,7 @@ PG_DSN = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN") or None
 _session: dict[str, Any] = {}
 
 # The session's remote MWAA environment (`remote_env`), shared by every remote test.
-pytest_plugins = ["tests.remote_envs"]
+pytest_plugins = ["tests.remote_envs", "tests.remote_runs"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

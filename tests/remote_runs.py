@@ -38,7 +38,7 @@ class RemoteRuns:
 
 
 def _mark_succeeded(home: AirflowHome, run_id: str) -> None:
-    """What the remote scheduler would write when the run's one task succeeded.
+    """What the remote scheduler would write when the run and its tasks succeeded.
 
     Written directly: running it (``airflow dags test``) would cost 20 s more per process.
     """
@@ -54,7 +54,7 @@ def _mark_succeeded(home: AirflowHome, run_id: str) -> None:
                     ),
                     {"d": DAG_ID, "r": run_id},
                 )
-                assert done.rowcount == 1, f"{table}: {done.rowcount} rows for run {run_id}"
+                assert done.rowcount >= 1, f"{table}: no rows for run {run_id}"
     finally:
         engine.dispose()
 

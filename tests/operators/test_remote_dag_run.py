@@ -18,9 +18,8 @@ from airflow_mwaa_extras.operators.remote_dag_run import XCOM_REMOTE_RUN_ID, Mwa
 from airflow_mwaa_extras.testing.mwaa_standin_target import count_runs
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
-from tests.remote_runs import DAG_ID, ENV, RemoteRuns, remote_runs
+from tests.remote_runs import DAG_ID, ENV, RemoteRuns
 
-__all__ = ["remote_runs"]  # the fixture
 
 # The one documented shape of the operator's return value (docs/cross-environment.md).
 RESULT_KEYS = {"environment", "dag_id", "run_id", "state", "logical_date", "transport", "created", "polls"}

@@ -15,9 +15,8 @@ from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.sensors.remote_dag_run import MwaaRemoteDagRunSensor
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
-from tests.remote_runs import DAG_ID, ENV, RemoteRuns, remote_runs
+from tests.remote_runs import DAG_ID, ENV, RemoteRuns
 
-__all__ = ["remote_runs"]  # the fixture
 
 
 def _sensor(run_id: str, **kwargs: Any) -> MwaaRemoteDagRunSensor:
@@ -36,7 +35,7 @@ def test_poke_is_false_while_the_run_is_queued(remote_runs: RemoteRuns) -> None:
     assert _sensor(remote_runs.queued_run_id).poke({}) is False
 
 
-@pytest.mark.parametrize("remote_task_id", [None, "noop"], ids=["whole-run", "one-task"])
+@pytest.mark.parametrize("remote_task_id", [None, "work"], ids=["whole-run", "one-task"])
 def test_poke_is_true_once_the_run_succeeded(remote_runs: RemoteRuns, remote_task_id: str | None) -> None:
     sensor = _sensor(remote_runs.succeeded_run_id, remote_task_id=remote_task_id)
     assert sensor.poke({}) is True
