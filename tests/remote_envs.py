@@ -9,7 +9,8 @@ session, on first use; its REST API is started on first use too, and a scheduler
 tests that need runs to execute (:meth:`RemoteEnv.scheduler`, stopped again by the caller).
 Without a scheduler a triggered run stays queued.
 
-Used through the session fixture ``remote_env`` (registered in ``tests/conftest.py``).
+Used through the session fixture ``remote_env`` (registered in ``tests/conftest.py``). Loaded as a
+pytest plugin before the session's AIRFLOW_HOME is set: nothing here imports Airflow at import time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import pytest
 
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
 from airflow_mwaa_extras.testing.mwaa_standin_target import run_conf
-from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
 if TYPE_CHECKING:
     from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi
@@ -75,6 +75,7 @@ class RemoteEnv:
         # A stand-in stops the REST APIs served for its environments when it stops: start again.
         if self._api is None or self._api.process.poll() is not None:
             from airflow_mwaa_extras.testing.local_rest_api import start_local_rest_api
+            from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
             self._api = start_local_rest_api(self.home, with_execution_api=AIRFLOW_V_3_0_PLUS)
         return self._api

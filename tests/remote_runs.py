@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import patched_environ
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
@@ -61,6 +60,9 @@ def _mark_succeeded(home: AirflowHome, run_id: str) -> None:
 
 @pytest.fixture(scope="session")
 def session_remote_runs(remote_env: RemoteEnv) -> Iterator[RemoteRuns]:
+    # imported here: a pytest plugin module is loaded before the session's AIRFLOW_HOME is set
+    from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
+
     standin = start_mwaa_standin({ENV: remote_env.home})
     try:
         with patched_environ(standin.env):
