@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,22 +259,32 @@ def _login_v3(root: str, password: str) -> str:
     return str(token)
 
 
-def _wait_until_answers(api: LocalRestApi, log_path: Path, timeout: float) -> None:
+def _poll(
+    api: LocalRestApi, what: str, log_path: Path, timeout: float, attempt: Callable[[float], str | None]
+) -> None:
+    """Call ``attempt(seconds left)`` until it returns None (it answers) or the server exits."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         if api.process.poll() is not None:
             break
+        outcome = attempt(max(1.0, deadline - time.monotonic()))
+        if outcome is None:
+            return
+        last = outcome
+        time.sleep(0.2)
+    raise LocalRestApiError(f"{what} did not answer ({last}): {_log_tail(log_path)}")
+
+
+def _wait_until_answers(api: LocalRestApi, log_path: Path, timeout: float) -> None:
+    def attempt(_: float) -> str | None:
         try:
             status, payload = api.request("GET", "/dags", params={"limit": 1}, timeout=60)
         except OSError as err:
-            last = str(err)
-        else:
-            if status == 200:
-                return
-            last = f"HTTP {status}: {payload}"
-        time.sleep(0.2)
-    raise LocalRestApiError(f"the local REST API did not answer ({last}): {_log_tail(log_path)}")
+            return str(err)
+        return None if status == 200 else f"HTTP {status}: {payload}"
+
+    _poll(api, "the local REST API", log_path, timeout, attempt)
 
 
 def _warm_up_execution_api(api: LocalRestApi, log_path: Path, timeout: float) -> None:
@@ -286,20 +296,14 @@ def _warm_up_execution_api(api: LocalRestApi, log_path: Path, timeout: float) ->
     # a retry of a call the server did apply gets HTTP 409 (TaskAlreadyRunningError), the task
     # process exits, and the task instance stays "running" without a heartbeat, so the DAG run
     # does not finish. One request here pays that cost before anything depends on the server.
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if api.process.poll() is not None:
-            break
+    def attempt(left: float) -> str | None:
         req = urllib.request.Request(f"{api.root_url}/execution/health", method="GET")
         try:
-            with urllib.request.urlopen(req, timeout=max(1.0, deadline - time.monotonic())) as resp:
-                if resp.status == 200:
-                    return
-                last = f"HTTP {resp.status}"
+            with urllib.request.urlopen(req, timeout=left) as resp:
+                return None if resp.status == 200 else f"HTTP {resp.status}"
         except urllib.error.HTTPError as err:
-            last = f"HTTP {err.code}"
+            return f"HTTP {err.code}"
         except OSError as err:
-            last = str(err)
-        time.sleep(0.2)
-    raise LocalRestApiError(f"the Task Execution API did not answer ({last}): {_log_tail(log_path)}")
+            return str(err)
+
+    _poll(api, "the Task Execution API", log_path, timeout, attempt)
