@@ -84,7 +84,8 @@ class CallCounter:
 def _run(
     client: Any, counter: CallCounter, conns: list[Any], variables: list[Any], workers: int
 ) -> dict[str, Any]:
-    from airflow_mwaa_extras.secrets.migrate import MigrationOptions, apply_plan, plan_migration
+    from airflow_mwaa_extras.secrets.migrate import MigrationOptions, plan_migration
+    from airflow_mwaa_extras.secrets.migrate_apply import apply_plan
 
     options = MigrationOptions(workers=workers)
     counter.reset()

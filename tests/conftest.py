@@ -46,7 +46,9 @@ pytest_plugins = ["tests.remote_envs", "tests.remote_runs"]
 
 def pytest_configure(config: pytest.Config) -> None:
     if "airflow" in sys.modules:  # it read ~/airflow's configuration, not the session home's
-        raise pytest.UsageError("Airflow was imported before the session's home was set (by a pytest plugin?)")
+        raise pytest.UsageError(
+            "Airflow was imported before the session's home was set (by a pytest plugin?)"
+        )
     # Nothing in the suite may reach real AWS: until a test starts moto, boto3 is sent to a
     # closed loopback port with fake credentials.
     os.environ.update(fake_credentials_env())

@@ -13,7 +13,7 @@ import pytest
 from packaging.tags import Tag
 
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements, wheels
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements, wheel_files, wheel_lock, wheels
 from airflow_mwaa_extras.deploy.offline import check_offline
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
@@ -200,17 +200,17 @@ def test_download_survives_corruption_a_dropped_connection_and_a_503(
 ) -> None:
     url, handler = wheel_server
     sha = hashlib.sha256(handler.body).hexdigest()
-    locked = wheels.LockedWheel(url.rsplit("/", 1)[1], url, sha, None)
+    locked = wheel_lock.LockedWheel(url.rsplit("/", 1)[1], url, sha, None)
     cache = tmp_path / "cache"
     handler.plan = ["corrupt", "drop"]
-    path = wheels.fetch_wheel(locked, cache=cache)
+    path = wheel_files.fetch_wheel(locked, cache=cache)
     assert path.read_bytes() == handler.body
     assert handler.hits == 3
-    assert wheels.fetch_wheel(locked, cache=cache) == path
+    assert wheel_files.fetch_wheel(locked, cache=cache) == path
     assert handler.hits == 3
     path.write_bytes(b"tampered")  # a damaged cache entry is fetched again, never used
     handler.plan = ["503"]
-    assert wheels.fetch_wheel(locked, cache=cache).read_bytes() == handler.body
+    assert wheel_files.fetch_wheel(locked, cache=cache).read_bytes() == handler.body
     assert not list(cache.rglob("*.part"))
 
 
@@ -218,21 +218,21 @@ def test_download_gives_up_in_one_line_and_leaves_nothing(
     tmp_path: Path, wheel_server: tuple[str, type[_Faulty]]
 ) -> None:
     url, handler = wheel_server
-    locked = wheels.LockedWheel(url.rsplit("/", 1)[1], url, "0" * 64, None)
+    locked = wheel_lock.LockedWheel(url.rsplit("/", 1)[1], url, "0" * 64, None)
     with pytest.raises(
         MwaaExtrasError, match=r"cannot download demo_pkg-1.0-py3-none-any.whl .*3 tries.*sha256"
     ):
-        wheels.fetch_wheel(locked, cache=tmp_path / "cache")
-    assert handler.hits == wheels.DOWNLOAD_ATTEMPTS
+        wheel_files.fetch_wheel(locked, cache=tmp_path / "cache")
+    assert handler.hits == wheel_files.DOWNLOAD_ATTEMPTS
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
 
 
 def test_best_wheel_picks_what_pip_on_mwaa_would() -> None:
-    pkg = wheels.LockedPackage(
+    pkg = wheel_lock.LockedPackage(
         "x",  # type: ignore[arg-type]
         "1.0",
         tuple(
-            wheels.LockedWheel(f"x-1.0-{tag}.whl", f"https://h/x-1.0-{tag}.whl", "0" * 64, None)
+            wheel_lock.LockedWheel(f"x-1.0-{tag}.whl", f"https://h/x-1.0-{tag}.whl", "0" * 64, None)
             for tag in (
                 "py3-none-any",
                 "cp312-abi3-manylinux2014_x86_64",
@@ -241,14 +241,14 @@ def test_best_wheel_picks_what_pip_on_mwaa_would() -> None:
             )
         ),
     )
-    best = wheels.best_wheel(pkg, "3.3.1")
+    best = wheel_lock.best_wheel(pkg, "3.3.1")
     assert best is not None
     assert best.filename == "x-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"
-    best = wheels.best_wheel(pkg, "2.10.3")
+    best = wheel_lock.best_wheel(pkg, "2.10.3")
     assert best is not None
     assert best.filename == "x-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
-    sdist_only = wheels.LockedPackage("y", "1.0", ())  # type: ignore[arg-type]
-    assert wheels.best_wheel(sdist_only, "3.3.1") is None
+    sdist_only = wheel_lock.LockedPackage("y", "1.0", ())  # type: ignore[arg-type]
+    assert wheel_lock.best_wheel(sdist_only, "3.3.1") is None
 
 
 # -- the --no-index checks (doctor, requirements check) --------------------------------------

@@ -18,8 +18,9 @@ import pytest
 
 from airflow_mwaa_extras import __version__
 from airflow_mwaa_extras.cli import main
-from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, wheels
-from airflow_mwaa_extras.deploy.doctor import DoctorOptions, check_dag_folder, run_doctor
+from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, wheel_lock, wheels
+from airflow_mwaa_extras.deploy.dag_folder import check_dag_folder
+from airflow_mwaa_extras.deploy.doctor import DoctorOptions, run_doctor
 from airflow_mwaa_extras.deploy.plugins_zip import build_plugins_zip
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.testing import offline_install
@@ -36,7 +37,7 @@ UNREACHABLE_INDEX = offline_install.UNREACHABLE_INDEX
 
 def _uv() -> str:
     try:
-        return wheels.find_uv()
+        return wheel_lock.find_uv()
     except UsageError:
         pytest.skip("uv is not available")
 

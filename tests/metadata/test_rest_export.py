@@ -14,7 +14,8 @@ from sqlalchemy import create_engine
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.metadata.export import ExportSettings, export_metadata
-from airflow_mwaa_extras.metadata.rest_export import REST_COLUMNS, RestExportError, export_via_rest
+from airflow_mwaa_extras.metadata.rest_columns import REST_COLUMNS
+from airflow_mwaa_extras.metadata.rest_export import RestExportError, export_via_rest
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
 from airflow_mwaa_extras.testing.local_aws import LocalAws
 from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi, start_local_rest_api

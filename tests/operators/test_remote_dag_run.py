@@ -20,7 +20,6 @@ from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
 from tests.remote_runs import DAG_ID, ENV, RemoteRuns
 
-
 # The one documented shape of the operator's return value (docs/cross-environment.md).
 RESULT_KEYS = {"environment", "dag_id", "run_id", "state", "logical_date", "transport", "created", "polls"}
 

@@ -7,11 +7,11 @@ from airflow_mwaa_extras.secrets.backend_config import BackendConfig
 from airflow_mwaa_extras.secrets.migrate import (
     MigrationError,
     MigrationOptions,
-    apply_plan,
     diff_lines,
     plan_migration,
     secret_name_problem,
 )
+from airflow_mwaa_extras.secrets.migrate_apply import apply_plan
 from airflow_mwaa_extras.secrets.sources import SourceConnection, SourceVariable
 from airflow_mwaa_extras.secrets.uri import ConnectionParts
 from airflow_mwaa_extras.testing.local_aws import LocalAws

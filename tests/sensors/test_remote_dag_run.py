@@ -18,7 +18,6 @@ from airflow_mwaa_extras.version_compat import DAG, TaskDeferred
 from tests.remote_runs import DAG_ID, ENV, RemoteRuns
 
 
-
 def _sensor(run_id: str, **kwargs: Any) -> MwaaRemoteDagRunSensor:
     with DAG("sensor_test", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
         return MwaaRemoteDagRunSensor(

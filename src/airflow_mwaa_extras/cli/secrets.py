@@ -181,14 +181,8 @@ def _client(args: argparse.Namespace) -> Any:
 def _migrate(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from airflow_mwaa_extras.secrets.migrate import (
-        MigrationOptions,
-        apply_plan,
-        count_api_calls,
-        diff_lines,
-        plan_migration,
-        summary_line,
-    )
+    from airflow_mwaa_extras.secrets.migrate import MigrationOptions, diff_lines, plan_migration, summary_line
+    from airflow_mwaa_extras.secrets.migrate_apply import apply_plan, count_api_calls
 
     options = MigrationOptions(
         config=_backend_config(args),

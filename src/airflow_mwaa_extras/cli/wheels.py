@@ -93,7 +93,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _base(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform
-    from airflow_mwaa_extras.deploy.wheels import render_base
+    from airflow_mwaa_extras.deploy.wheel_lock import render_base
     from airflow_mwaa_extras.exceptions import UsageError
 
     if args.write and not args.refresh:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements
-from airflow_mwaa_extras.deploy.wheels import find_uv
+from airflow_mwaa_extras.deploy.uv import require_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 
 BASE_CONSTRAINTS = ("airflow_constraints.txt", "mwaa_essential_constraints.txt")
@@ -73,7 +73,7 @@ def mwaa_base_environment(
                 f"MWAA {airflow_version} runs CPython {mwaa_data.python_version_for(airflow_version)}; "
                 f"this is {here}"
             )
-    uv = find_uv()
+    uv = require_uv("mwaa-extras local")
     venv_python = folder / "bin" / "python"
     # --seed: MWAA installs with pip, so the environment needs pip
     steps = [[uv, "venv", "--quiet", "--seed", "--python", python or sys.executable, str(folder)]]
@@ -184,7 +184,16 @@ def _install_user_requirements(
 ) -> None:
     req = folder / "requirements.txt"
     extra = mwaa_requirements_file(text, airflow_version, req)
-    cmd = [find_uv(), "pip", "install", "--python", str(venv_python), "-r", str(req), *extra]
+    cmd = [
+        require_uv("mwaa-extras local"),
+        "pip",
+        "install",
+        "--python",
+        str(venv_python),
+        "-r",
+        str(req),
+        *extra,
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as err:
@@ -202,7 +211,15 @@ def no_wheel_warnings(text: str, airflow_version: str, folder: Path) -> list[str
     from source there, which needs compilers and headers its image may not have, or fails."""
     req = folder / "requirements-platform.txt"
     extra = mwaa_requirements_file(text, airflow_version, req)
-    cmd = [find_uv(), "pip", "compile", "--quiet", "--no-header", "--only-binary", ":all:"]
+    cmd = [
+        require_uv("mwaa-extras local"),
+        "pip",
+        "compile",
+        "--quiet",
+        "--no-header",
+        "--only-binary",
+        ":all:",
+    ]
     cmd += ["--python-version", mwaa_data.python_version_for(airflow_version)]
     cmd += ["--python-platform", mwaa_platform.UV_PLATFORM, str(req), *extra, "-o", os.devnull]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)

@@ -32,12 +32,8 @@ from airflow_mwaa_extras.deploy import (
     startup_script,
 )
 from airflow_mwaa_extras.deploy.airflow_home_config import airflow_home_env
-from airflow_mwaa_extras.deploy.doctor import (
-    CONFIG_FILE,
-    PARSE_TIMEOUT,
-    dag_findings,
-    load_configuration_options,
-)
+from airflow_mwaa_extras.deploy.dag_folder import PARSE_TIMEOUT, dag_findings
+from airflow_mwaa_extras.deploy.doctor import CONFIG_FILE, load_configuration_options
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 

@@ -20,9 +20,65 @@ from packaging.utils import canonicalize_name
 
 from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, plugins_zip, requirements_file
 from airflow_mwaa_extras.deploy.mwaa_platform import WheelFile
-from airflow_mwaa_extras.deploy.report import Finding, Severity
+from airflow_mwaa_extras.deploy.report import CheckTable, Finding, Severity
 
-__all__ = ["check_offline", "has_no_index"]
+__all__ = ["CHECKS", "check_offline", "has_no_index"]
+
+CHECKS = CheckTable(
+    "requirements",
+    {
+        "find-links-elsewhere": (
+            "find-links-elsewhere",
+            Severity.WARNING,
+            "--find-links {value}: MWAA unpacks plugins.zip to {plugins_dir}; "
+            "without internet access other places are out of reach",
+        ),
+        "no-find-links": (
+            "no-find-links",
+            Severity.ERROR,
+            "--no-index without --find-links: add --find-links {plugins_dir}",
+        ),
+        "no-plugins-zip": (
+            "no-plugins-zip",
+            Severity.ERROR,
+            "--no-index, but there is no plugins.zip beside requirements.txt to hold the wheels "
+            "(mwaa-extras wheels build)",
+        ),
+        "plugins-size": (
+            "plugins-size",
+            Severity.WARNING,
+            "{name} is {gigabytes:.1f} GB: MWAA advises below 1 GB; "
+            "larger archives risk the 10 minute limit and a rollback",
+        ),
+        "wheel-platform": (
+            "wheel-platform",
+            Severity.WARNING,
+            "{wheel} does not fit MWAA's platform ({label}); pip there ignores it",
+        ),
+        "base-conflict": (
+            "base-conflict",
+            Severity.ERROR,
+            "{req}{where} conflicts with {name}=={version} that MWAA's image installs",
+        ),
+        "base-extras": (
+            "base-extras",
+            Severity.WARNING,
+            "{req}{where}: MWAA's image has {name} without the extras [{extras}]; their dependencies "
+            "need wheels in the zip too (mwaa-extras wheels build adds them)",
+        ),
+        "missing-wheel": (
+            "missing-wheel",
+            Severity.ERROR,
+            "no {label} wheel for {req}{where} in {zip}, and MWAA's image does "
+            "not have it: pip fails offline (mwaa-extras wheels build)",
+        ),
+        "wheel-constraint": (
+            "wheel-constraint",
+            Severity.ERROR,
+            "{wheel}: MWAA's constraints pin {name}=={pinned}; pip will refuse it",
+        ),
+    },
+)
 
 
 def has_no_index(text: str) -> bool:
@@ -86,46 +142,18 @@ def check_offline(
     links = list(_find_links(text))
     for lineno, value in links:
         if value.rstrip("/") != mwaa_platform.PLUGINS_DIR:
-            findings.append(
-                Finding(
-                    "requirements.find-links-elsewhere",
-                    Severity.WARNING,
-                    f"--find-links {value}: MWAA unpacks plugins.zip to {mwaa_platform.PLUGINS_DIR}; "
-                    "without internet access other places are out of reach",
-                    path,
-                    lineno,
-                )
+            found = CHECKS.finding(
+                "find-links-elsewhere", path, lineno, value=value, plugins_dir=mwaa_platform.PLUGINS_DIR
             )
+            findings.append(found)
     if not links:
-        findings.append(
-            Finding(
-                "requirements.no-find-links",
-                Severity.ERROR,
-                f"--no-index without --find-links: add --find-links {mwaa_platform.PLUGINS_DIR}",
-                path,
-            )
-        )
+        findings.append(CHECKS.finding("no-find-links", path, plugins_dir=mwaa_platform.PLUGINS_DIR))
     if plugins is None or not plugins.exists():
-        findings.append(
-            Finding(
-                "requirements.no-plugins-zip",
-                Severity.ERROR,
-                "--no-index, but there is no plugins.zip beside requirements.txt to hold the wheels "
-                "(mwaa-extras wheels build)",
-                path,
-            )
-        )
+        findings.append(CHECKS.finding("no-plugins-zip", path))
         return findings
     if check_size and plugins.is_file() and plugins.stat().st_size > size_limit:
-        findings.append(
-            Finding(
-                "requirements.plugins-size",
-                Severity.WARNING,
-                f"{plugins.name} is {plugins.stat().st_size / 1024**3:.1f} GB: MWAA advises below 1 GB; "
-                "larger archives risk the 10 minute limit and a rollback",
-                plugins.name,
-            )
-        )
+        gigabytes = plugins.stat().st_size / 1024**3
+        findings.append(CHECKS.finding("plugins-size", plugins.name, name=plugins.name, gigabytes=gigabytes))
     return findings + _check_wheels(text, airflow_version, _Wheels(plugins), path)
 
 
@@ -138,12 +166,7 @@ def _check_wheels(text: str, airflow_version: str, wheels: _Wheels, path: str) -
             fitting.setdefault(wheel.name, []).append(wheel)
         else:
             findings.append(
-                Finding(
-                    "requirements.wheel-platform",
-                    Severity.WARNING,
-                    f"{wheel.filename} does not fit MWAA's platform ({label}); pip there ignores it",
-                    wheels.target.name,
-                )
+                CHECKS.finding("wheel-platform", wheels.target.name, wheel=wheel.filename, label=label)
             )
     base = mwaa_platform.mwaa_base(airflow_version)
     pins = mwaa_data.airflow_constraints(airflow_version)
@@ -162,54 +185,33 @@ def _check_wheels(text: str, airflow_version: str, wheels: _Wheels, path: str) -
         where = f" (needed by {needed_by})" if needed_by else ""
         if name in base:
             if not req.specifier.contains(base[name], prereleases=True):
-                findings.append(
-                    Finding(
-                        "requirements.base-conflict",
-                        Severity.ERROR,
-                        f"{req}{where} conflicts with {name}=={base[name]} that MWAA's image installs",
-                        path,
-                        lineno,
-                    )
+                found = CHECKS.finding(
+                    "base-conflict", path, lineno, req=req, where=where, name=name, version=base[name]
                 )
+                findings.append(found)
             elif req.extras:
                 # The image's copy is installed without these extras: their dependencies need
                 # wheels too, and an installed package's metadata is not at hand here.
-                findings.append(
-                    Finding(
-                        "requirements.base-extras",
-                        Severity.WARNING,
-                        f"{req}{where}: MWAA's image has {name} without the extras "
-                        f"[{','.join(sorted(req.extras))}]; their dependencies need wheels in the zip "
-                        "too (mwaa-extras wheels build adds them)",
-                        path,
-                        lineno,
-                    )
+                extras = ",".join(sorted(req.extras))
+                found = CHECKS.finding(
+                    "base-extras", path, lineno, req=req, where=where, name=name, extras=extras
                 )
+                findings.append(found)
             continue
         matches = [w for w in fitting.get(name, []) if req.specifier.contains(w.version, prereleases=True)]
         if not matches:
-            findings.append(
-                Finding(
-                    "requirements.missing-wheel",
-                    Severity.ERROR,
-                    f"no {label} wheel for {req}{where} in {wheels.target.name}, and MWAA's image does "
-                    "not have it: pip fails offline (mwaa-extras wheels build)",
-                    path,
-                    lineno,
-                )
+            zip_name = wheels.target.name
+            found = CHECKS.finding(
+                "missing-wheel", path, lineno, label=label, req=req, where=where, zip=zip_name
             )
+            findings.append(found)
             continue
         wheel = max(matches, key=lambda w: w.version)
         if name in pins and str(wheel.version) != pins[name]:
-            findings.append(
-                Finding(
-                    "requirements.wheel-constraint",
-                    Severity.ERROR,
-                    f"{wheel.filename}: MWAA's constraints pin {name}=={pins[name]}; pip will refuse it",
-                    path,
-                    lineno,
-                )
+            found = CHECKS.finding(
+                "wheel-constraint", path, lineno, wheel=wheel.filename, name=name, pinned=pins[name]
             )
+            findings.append(found)
         key = (name, frozenset(canonicalize_name(e) for e in req.extras))
         if key in seen:
             continue

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from airflow_mwaa_extras.deploy.plugins_zip_imports import Member, check_imports
-from airflow_mwaa_extras.deploy.report import Finding, Severity
+from airflow_mwaa_extras.deploy.report import CheckTable, Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.plugin_classes import PLUGINS
 
 __all__ = [
+    "CHECKS",
     "PACKAGE",
     "SHIM_PREFIX",
     "SIZE_ADVICE",
@@ -40,6 +41,37 @@ DIR_MODE = 0o040755
 SIZE_ADVICE = 1024**3  # MWAA's advice: below 1 GB, or the install may pass the 10 minute limit
 _SKIP_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 _SKIP_SUFFIXES = (".pyc", ".pyo")
+CHECKS = CheckTable(
+    "plugins",
+    {
+        "size": (
+            "size",
+            Severity.WARNING,
+            "{gigabytes:.1f} GB: MWAA advises below 1 GB; larger archives risk the 10 minute "
+            "start-up limit and a rollback",
+        ),
+        "wrapping-folder": (
+            "wrapping-folder",
+            Severity.ERROR,
+            "everything is inside {top}/, which is not a Python package: MWAA unpacks it to "
+            "plugins/{top}/ and Airflow sees no plugin; zip the folder's contents "
+            "(mwaa-extras plugins build)",
+        ),
+        "stray-file": ("stray-file", Severity.WARNING, "{name} is operating-system clutter"),
+        "no-modes": (
+            "permissions",
+            Severity.WARNING,
+            "{count} entries were zipped without Unix permissions (e.g. {sample}); "
+            "build on Linux/macOS after chmod -R 755, or with mwaa-extras plugins build",
+        ),
+        "permissions": (
+            "permissions",
+            Severity.ERROR,
+            "{count} entries lack 755 permissions, e.g. {sample}: Airflow's user may not read "
+            "or run them (chmod -R 755, or mwaa-extras plugins build)",
+        ),
+    },
+)
 PACKAGE = "airflow_mwaa_extras"
 # One registration file per plugin: Airflow loads each plugins-folder file in its own try/except,
 # as it does each entry point, so a bad setting (an on_load error) drops only that plugin.
@@ -212,15 +244,7 @@ def check_plugins(
     if check_modes and not target.is_dir():
         findings += _check_modes(members, label)
     if size > size_advice:
-        findings.append(
-            Finding(
-                "plugins.size",
-                Severity.WARNING,
-                f"{size / 1024**3:.1f} GB: MWAA advises below 1 GB; larger archives risk the 10 minute "
-                "start-up limit and a rollback",
-                label,
-            )
-        )
+        findings.append(CHECKS.finding("size", label, gigabytes=size / 1024**3))
     findings += check_imports(members, label, provided)
     return findings
 
@@ -232,23 +256,9 @@ def _check_layout(members: list[Member], label: str) -> list[Finding]:
         (top,) = tops
         nested_py = any(m.name.endswith(".py") for m in members)
         if not any(m.name == f"{top}/__init__.py" for m in members) and nested_py:
-            return [
-                Finding(
-                    "plugins.wrapping-folder",
-                    Severity.ERROR,
-                    f"everything is inside {top}/, which is not a Python package: MWAA unpacks it to "
-                    f"plugins/{top}/ and Airflow sees no plugin; zip the folder's contents "
-                    "(mwaa-extras plugins build)",
-                    label,
-                )
-            ]
+            return [CHECKS.finding("wrapping-folder", label, top=top)]
     return [
-        Finding(
-            "plugins.stray-file",
-            Severity.WARNING,
-            f"{m.name} is operating-system clutter",
-            label,
-        )
+        CHECKS.finding("stray-file", label, name=m.name)
         for m in members
         if PurePosixPath(m.name).name in ("Thumbs.db", ".DS_Store") or m.name.startswith("__MACOSX")
     ]
@@ -257,25 +267,9 @@ def _check_layout(members: list[Member], label: str) -> list[Finding]:
 def _check_modes(members: list[Member], label: str) -> list[Finding]:
     no_modes = [m for m in members if m.mode is None]
     if no_modes:
-        return [
-            Finding(
-                "plugins.permissions",
-                Severity.WARNING,
-                f"{len(no_modes)} entries were zipped without Unix permissions (e.g. {no_modes[0].name}); "
-                "build on Linux/macOS after chmod -R 755, or with mwaa-extras plugins build",
-                label,
-            )
-        ]
+        return [CHECKS.finding("no-modes", label, count=len(no_modes), sample=no_modes[0].name)]
     unreadable = [m for m in members if m.mode is not None and (m.mode & 0o755) != 0o755]
     if not unreadable:
         return []
     sample = ", ".join(f"{m.name} ({m.mode:o})" for m in unreadable[:3])
-    return [
-        Finding(
-            "plugins.permissions",
-            Severity.ERROR,
-            f"{len(unreadable)} entries lack 755 permissions, e.g. {sample}: Airflow's user may not read "
-            "or run them (chmod -R 755, or mwaa-extras plugins build)",
-            label,
-        )
-    ]
+    return [CHECKS.finding("permissions", label, count=len(unreadable), sample=sample)]

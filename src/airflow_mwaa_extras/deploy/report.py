@@ -2,16 +2,17 @@
 
 Every check returns :class:`Finding` objects with a stable ``check`` id (``requirements.constraint-missing``)
 so CI pipelines can filter on it; a report fails (exit code 1) when any finding is an error.
+Each checking module keeps its ids, severities and messages in one :class:`CheckTable`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-__all__ = ["Finding", "Report", "Severity"]
+__all__ = ["CheckTable", "Finding", "Report", "Severity"]
 
 
 class Severity(StrEnum):
@@ -43,6 +44,24 @@ class Finding:
         if self.path is None:
             return ""
         return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class CheckTable:
+    """One area's findings: key -> (id after ``<area>.``, severity, message template for ``str.format``).
+
+    Keeping every message in one table lets a check's wording be read (and tested) in one place.
+    """
+
+    area: str
+    checks: Mapping[str, tuple[str, Severity, str]]
+
+    def finding(
+        self, key: str, path: str | None = None, line: int | None = None, /, **values: object
+    ) -> Finding:
+        # Positional-only, so a template may use {key}, {path} or {line} as its own fields.
+        check, severity, template = self.checks[key]
+        return Finding(f"{self.area}.{check}", severity, template.format(**values), path, line)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 
 from airflow_mwaa_extras.deploy import mwaa_data
-from airflow_mwaa_extras.deploy.report import Finding, Severity
+from airflow_mwaa_extras.deploy.report import CheckTable, Finding, Severity
 from airflow_mwaa_extras.deploy.requirements_file import RequirementLine, parse_requirements
 from airflow_mwaa_extras.deploy.uv import find_uv
 from airflow_mwaa_extras.exceptions import UsageError
@@ -150,9 +150,7 @@ CHECKS: dict[str, tuple[str, Severity, str]] = {
 }
 
 
-def _finding(key: str, path: str, line: int | None = None, **values: object) -> Finding:
-    check, severity, template = CHECKS[key]
-    return Finding(f"requirements.{check}", severity, template.format(**values), path, line)
+_finding = CheckTable("requirements", CHECKS).finding
 
 
 # -- checks ------------------------------------------------------------------------------------

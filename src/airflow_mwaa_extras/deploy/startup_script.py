@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from airflow_mwaa_extras.deploy.report import Finding, Severity
+from airflow_mwaa_extras.deploy.report import CheckTable, Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
 
 __all__ = [
+    "CHECKS",
     "HEADER",
     "codeartifact_script",
     "env_script",
@@ -34,6 +35,28 @@ _YUM_UPDATE = re.compile(r"\byum\s+(?:-y\s+)?update\b")
 _INSTALL = re.compile(r"\b(?:yum|dnf)\s+(?:-y\s+)?install\b|\bpip3?\s+install\b")
 
 HEADER = "#!/bin/sh\n"
+
+CHECKS = CheckTable(
+    "startup",
+    {
+        "reserved-variable": (
+            "reserved-variable",
+            Severity.ERROR,
+            "{name} is reserved by MWAA: the value set here is reset",
+        ),
+        "yum-update-python": (
+            "yum-update-python",
+            Severity.ERROR,
+            "yum update without --exclude=python* may replace the Python MWAA runs on",
+        ),
+        "install-unguarded": (
+            "install-unguarded",
+            Severity.WARNING,
+            "installs run on the web server too; a private web server has no internet access: guard "
+            'with [ "${{MWAA_AIRFLOW_COMPONENT:-}}" != "webserver" ]',
+        ),
+    },
+)
 
 
 def sh_quote(value: str) -> str:
@@ -149,36 +172,11 @@ def lint_startup_script(text: str, *, path: str = "startup.sh") -> list[Finding]
         exported = _EXPORT_NAMES.match(line)
         if exported:
             names += exported.group("names").split()
-        for name in names:
-            if name in RESERVED_ENV_VARS:
-                findings.append(
-                    Finding(
-                        "startup.reserved-variable",
-                        Severity.ERROR,
-                        f"{name} is reserved by MWAA: the value set here is reset",
-                        path,
-                        number,
-                    )
-                )
+        findings += [
+            CHECKS.finding("reserved-variable", path, number, name=n) for n in names if n in RESERVED_ENV_VARS
+        ]
         if _YUM_UPDATE.search(line) and "--exclude=python" not in line.replace('"', "").replace("'", ""):
-            findings.append(
-                Finding(
-                    "startup.yum-update-python",
-                    Severity.ERROR,
-                    "yum update without --exclude=python* may replace the Python MWAA runs on",
-                    path,
-                    number,
-                )
-            )
+            findings.append(CHECKS.finding("yum-update-python", path, number))
         if _INSTALL.search(line) and not guarded:
-            findings.append(
-                Finding(
-                    "startup.install-unguarded",
-                    Severity.WARNING,
-                    "installs run on the web server too; a private web server has no internet access: guard "
-                    'with [ "${MWAA_AIRFLOW_COMPONENT:-}" != "webserver" ]',
-                    path,
-                    number,
-                )
-            )
+            findings.append(CHECKS.finding("install-unguarded", path, number))
     return findings

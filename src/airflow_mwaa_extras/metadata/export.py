@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ __all__ = [
     "check_window",
     "export_metadata",
     "window_condition",
+    "upload_tables",
     "write_archive",
 ]
 
@@ -173,6 +174,36 @@ def check_window(newer_than: datetime | None, older_than: datetime | None) -> No
         )
 
 
+def upload_tables(
+    s3_client: Any,
+    settings: ExportSettings,
+    manifest: Manifest,
+    now: datetime,
+    tables: Iterable[tuple[str, Callable[[MultipartUploadWriter], int]]],
+) -> ExportResult:
+    """Write each table into its own object with its ``write(writer) -> rows``, then the manifest.
+
+    The one upload path of the database and the REST exports, so both write the same layout.
+    """
+    content_type = "text/csv" if settings.fmt == "csv" else "application/x-ndjson"
+    for table, write in tables:
+        key = settings.object_key(manifest, table, now)
+        with MultipartUploadWriter(
+            s3_client,
+            settings.bucket,
+            key,
+            part_size=settings.part_size,
+            gzip=settings.gzip,
+            content_type=content_type,
+        ) as writer:
+            rows = write(writer)
+        uploaded = writer.close()
+        manifest.objects.append(ManifestObject(table, key, rows, uploaded.bytes, uploaded.sha256))
+    manifest_key = settings.manifest_key(manifest, now)
+    write_manifest(s3_client, manifest, manifest_key)
+    return ExportResult(manifest, manifest_key)
+
+
 def write_archive(
     conn: Connection,
     schema: MetadataSchema,
@@ -188,23 +219,16 @@ def write_archive(
     resolve_method(settings.method, conn)
     now = utc_now()
     manifest = settings.new_manifest(now, newer_than=newer_than, older_than=older_than)
-    content_type = "text/csv" if settings.fmt == "csv" else "application/x-ndjson"
-    for spec, conditions in selections:
-        key = settings.object_key(manifest, spec.name, now)
-        with MultipartUploadWriter(
-            s3_client,
-            settings.bucket,
-            key,
-            part_size=settings.part_size,
-            gzip=settings.gzip,
-            content_type=content_type,
-        ) as writer:
-            rows = stream_rows(conn, schema, spec, conditions, settings.fmt, writer, method=settings.method)
-        uploaded = writer.close()
-        manifest.objects.append(ManifestObject(spec.name, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = settings.manifest_key(manifest, now)
-    write_manifest(s3_client, manifest, manifest_key)
-    return ExportResult(manifest, manifest_key)
+
+    def writer_for(
+        spec: TableSpec, conditions: Sequence[Condition]
+    ) -> Callable[[MultipartUploadWriter], int]:
+        return lambda writer: stream_rows(
+            conn, schema, spec, conditions, settings.fmt, writer, method=settings.method
+        )
+
+    tables = ((spec.name, writer_for(spec, conditions)) for spec, conditions in selections)
+    return upload_tables(s3_client, settings, manifest, now, tables)
 
 
 def export_metadata(

@@ -3,8 +3,9 @@
 On Airflow 3 a task may not touch the metadata DB, so the export pages through the REST API
 instead (``/api/v2`` on 3.x, ``/api/v1`` on 2.x) and streams each page to S3. The HTTP side is
 a callable ``fetch(path, params) -> JSON`` given by the caller: MWAA's InvokeRestApi in the
-operator, a local server in tests. Only the columns in :data:`REST_COLUMNS` are carried (the
-REST API does not expose every database column); the docs list them.
+operator, a local server in tests. Only the columns in
+:data:`~airflow_mwaa_extras.metadata.rest_columns.REST_COLUMNS` are carried (the REST API does
+not expose every database column); the docs list them.
 """
 
 from __future__ import annotations
@@ -16,18 +17,14 @@ from typing import Any
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.metadata import formats
-from airflow_mwaa_extras.metadata.export import ExportResult, ExportSettings, check_window
-from airflow_mwaa_extras.metadata.manifest import (
-    ManifestObject,
-    utc_now,
-    write_manifest,
-)
+from airflow_mwaa_extras.metadata.export import ExportResult, ExportSettings, check_window, upload_tables
+from airflow_mwaa_extras.metadata.manifest import utc_now
+from airflow_mwaa_extras.metadata.rest_columns import REST_COLUMNS, rest_line
 from airflow_mwaa_extras.metadata.s3_upload import MultipartUploadWriter
 
 __all__ = [
     "API_VERSIONS",
     "DEFAULT_PAGE_SIZE",
-    "REST_COLUMNS",
     "REST_TABLES",
     "Item",
     "PageFetcher",
@@ -57,159 +54,6 @@ REST_TABLES = ("dag_run", "task_instance", "log")
 DEFAULT_PAGE_SIZE = 100  # Airflow's [api] maximum_page_limit default
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
-_TI_COMMON = (
-    "dag_id",
-    "dag_run_id",
-    "task_id",
-    "map_index",
-    "start_date",
-    "end_date",
-    "duration",
-    "state",
-    "try_number",
-    "max_tries",
-    "hostname",
-    "unixname",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "operator",
-    "queued_when",
-    "pid",
-    "executor",
-    "rendered_map_index",
-    "note",
-)
-REST_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    # Every field Airflow 3.3's /api/v2 returns (older 3.x releases leave the newer ones empty).
-    "v2": {
-        "dag_run": (
-            "dag_id",
-            "dag_run_id",
-            "logical_date",
-            "run_after",
-            "queued_at",
-            "start_date",
-            "end_date",
-            "duration",
-            "state",
-            "run_type",
-            "triggered_by",
-            "triggering_user_name",
-            "conf",
-            "data_interval_start",
-            "data_interval_end",
-            "last_scheduling_decision",
-            "note",
-            "dag_versions",
-            "bundle_version",
-            "dag_display_name",
-            "partition_key",
-            "partition_date",
-        ),
-        "task_instance": (
-            "id",
-            "dag_id",
-            "dag_run_id",
-            "task_id",
-            "map_index",
-            "logical_date",
-            "run_after",
-            "start_date",
-            "end_date",
-            "duration",
-            "state",
-            "try_number",
-            "max_tries",
-            "task_display_name",
-            "dag_display_name",
-            "hostname",
-            "unixname",
-            "pool",
-            "pool_slots",
-            "queue",
-            "priority_weight",
-            "operator",
-            "operator_name",
-            "queued_when",
-            "scheduled_when",
-            "pid",
-            "executor",
-            "executor_config",
-            "note",
-            "rendered_map_index",
-            "rendered_fields",
-            "trigger",
-            "triggerer_job",
-            "dag_version",
-        ),
-        "log": (
-            "event_log_id",
-            "when",
-            "dag_id",
-            "task_id",
-            "run_id",
-            "map_index",
-            "try_number",
-            "event",
-            "logical_date",
-            "owner",
-            "extra",
-            "dag_display_name",
-            "task_display_name",
-        ),
-    },
-    "v1": {
-        "dag_run": (
-            "dag_id",
-            "dag_run_id",
-            "execution_date",
-            "start_date",
-            "end_date",
-            "state",
-            "run_type",
-            "external_trigger",
-            "conf",
-            "data_interval_start",
-            "data_interval_end",
-            "last_scheduling_decision",
-            "note",
-        ),
-        "task_instance": ("execution_date", *_TI_COMMON),
-        "log": (
-            "event_log_id",
-            "when",
-            "dag_id",
-            "task_id",
-            "run_id",
-            "map_index",
-            "try_number",
-            "event",
-            "execution_date",
-            "owner",
-            "extra",
-        ),
-    },
-}
-_TIMESTAMPS = frozenset(
-    {
-        "logical_date",
-        "execution_date",
-        "run_after",
-        "queued_at",
-        "start_date",
-        "end_date",
-        "data_interval_start",
-        "data_interval_end",
-        "last_scheduling_decision",
-        "queued_when",
-        "scheduled_when",
-        "partition_date",
-        "when",
-    }
-)
-_JSON = frozenset({"conf", "dag_versions", "rendered_fields", "trigger", "triggerer_job", "dag_version"})
 _ENDPOINTS = {
     "dag_run": ("/dags/~/dagRuns", "dag_runs"),
     "task_instance": ("/dags/~/dagRuns/~/taskInstances", "task_instances"),
@@ -301,14 +145,6 @@ def _selected(
                 yield kept
 
 
-def _cell(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in _TIMESTAMPS and isinstance(value, str):
-        return _iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    return value
-
-
 def export_via_rest(
     fetch: PageFetcher,
     s3_client: Any,
@@ -344,36 +180,19 @@ def export_via_rest(
     manifest = settings.new_manifest(
         now, newer_than=newer_than, older_than=older_than, source=f"rest_api_{api_version}"
     )
-    for table in names:
+
+    def writer_for(table: str) -> Callable[[MultipartUploadWriter], int]:
         columns = REST_COLUMNS[api_version][table]
-        key = settings.object_key(manifest, table, now)
-        rows = 0
-        with MultipartUploadWriter(
-            s3_client,
-            settings.bucket,
-            key,
-            part_size=settings.part_size,
-            gzip=settings.gzip,
-            content_type="text/csv" if settings.fmt == "csv" else "application/x-ndjson",
-        ) as writer:
+
+        def write(writer: MultipartUploadWriter) -> int:
+            rows = 0
             if settings.fmt == "csv":
                 writer.write(formats.csv_line(list(columns)))
             for items in _selected(fetch, table, api_version, page_size, newer_than, older_than, selections):
                 rows += len(items)
-                if settings.fmt == "csv":
-                    lines = [
-                        formats.csv_line(
-                            [formats.text_value(_cell(c, item.get(c)), c in _JSON) for c in columns]
-                        )
-                        for item in items
-                    ]
-                else:
-                    lines = [
-                        formats.jsonl_line({c: _cell(c, item.get(c)) for c in columns}) for item in items
-                    ]
-                writer.write("".join(lines))
-        uploaded = writer.close()
-        manifest.objects.append(ManifestObject(table, key, rows, uploaded.bytes, uploaded.sha256))
-    manifest_key = settings.manifest_key(manifest, now)
-    write_manifest(s3_client, manifest, manifest_key)
-    return ExportResult(manifest, manifest_key)
+                writer.write("".join(rest_line(settings.fmt, columns, item) for item in items))
+            return rows
+
+        return write
+
+    return upload_tables(s3_client, settings, manifest, now, ((table, writer_for(table)) for table in names))

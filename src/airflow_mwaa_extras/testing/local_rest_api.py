@@ -4,7 +4,7 @@ Airflow 2 serves the stable REST API (``/api/v1``) from the webserver's Flask ap
 with the ``basic_auth`` backend and a user created for the purpose. Airflow 3 serves ``/api/v2``
 from the FastAPI app of ``airflow api-server``; here it runs with the simple auth manager, a user
 with a generated password, and a JWT from ``/auth/token``. Both apps are built and served by
-this module in a child process (``python -m airflow_mwaa_extras.testing.local_rest_api``) rather
+a child process (:mod:`~airflow_mwaa_extras.testing.local_rest_api_server`) rather
 than through ``airflow webserver`` / ``airflow api-server``: that skips gunicorn and its workers,
 binds an OS-chosen port on loopback (no port race), and starts in a few seconds.
 
@@ -17,37 +17,29 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
+from airflow_mwaa_extras.testing.local_rest_api_server import READY_PREFIX, airflow_major
 
 if TYPE_CHECKING:
     from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 
 USERNAME = "mwaa-extras"
-_READY_PREFIX = "MWAA_EXTRAS_REST_API_PORT="
 _START_TIMEOUT = 600.0  # busy CI machines: building the app alone can take minutes
 
 
 class LocalRestApiError(MwaaExtrasError):
     """The local REST API could not be started, or answered with an error."""
-
-
-def _airflow_major() -> int:
-    from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS, require_airflow
-
-    require_airflow()
-    return 3 if AIRFLOW_V_3_0_PLUS else 2
 
 
 @dataclass
@@ -168,7 +160,7 @@ def start_local_rest_api(
         ``/execution/`` (what a local scheduler's tasks talk to; see :attr:`LocalRestApi.root_url`),
         warmed up by one request before this returns
     """
-    major = _airflow_major()
+    major = airflow_major()
     password = secrets.token_urlsafe(18)
     env = home.full_env(extra_env)
     env.update(
@@ -196,7 +188,7 @@ def start_local_rest_api(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "airflow_mwaa_extras.testing.local_rest_api"],
+            [sys.executable, "-m", "airflow_mwaa_extras.testing.local_rest_api_server"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -207,21 +199,16 @@ def start_local_rest_api(
         root = f"http://127.0.0.1:{port}"
         if major == 2:
             token = base64.b64encode(f"{USERNAME}:{password}".encode()).decode()
-            api = LocalRestApi(
-                base_url=f"{root}/api/v1",
-                headers={"Authorization": f"Basic {token}"},
-                api_version="v1",
-                process=process,
-                log_path=log_path,
-            )
+            api_version, authorization = "v1", f"Basic {token}"
         else:
-            api = LocalRestApi(
-                base_url=f"{root}/api/v2",
-                headers={"Authorization": f"Bearer {_login_v3(root, password)}"},
-                api_version="v2",
-                process=process,
-                log_path=log_path,
-            )
+            api_version, authorization = "v2", f"Bearer {_login_v3(root, password)}"
+        api = LocalRestApi(
+            base_url=f"{root}/api/{api_version}",
+            headers={"Authorization": authorization},
+            api_version=api_version,
+            process=process,
+            log_path=log_path,
+        )
         _wait_until_answers(api, log_path, timeout)
         if with_execution_api and major == 3:
             _warm_up_execution_api(api, log_path, timeout)
@@ -253,8 +240,8 @@ def _wait_for_port(process: subprocess.Popen[bytes], log_path: Path, timeout: fl
         if not line:
             break
         text = line.decode(errors="replace").strip()
-        if text.startswith(_READY_PREFIX):
-            return int(text[len(_READY_PREFIX) :])
+        if text.startswith(READY_PREFIX):
+            return int(text[len(READY_PREFIX) :])
     raise LocalRestApiError(
         f"the local REST API exited (code {process.poll()}) before it was ready: {_log_tail(log_path)}"
     )
@@ -272,22 +259,32 @@ def _login_v3(root: str, password: str) -> str:
     return str(token)
 
 
-def _wait_until_answers(api: LocalRestApi, log_path: Path, timeout: float) -> None:
+def _poll(
+    api: LocalRestApi, what: str, log_path: Path, timeout: float, attempt: Callable[[float], str | None]
+) -> None:
+    """Call ``attempt(seconds left)`` until it returns None (it answers) or the server exits."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         if api.process.poll() is not None:
             break
+        outcome = attempt(max(1.0, deadline - time.monotonic()))
+        if outcome is None:
+            return
+        last = outcome
+        time.sleep(0.2)
+    raise LocalRestApiError(f"{what} did not answer ({last}): {_log_tail(log_path)}")
+
+
+def _wait_until_answers(api: LocalRestApi, log_path: Path, timeout: float) -> None:
+    def attempt(_: float) -> str | None:
         try:
             status, payload = api.request("GET", "/dags", params={"limit": 1}, timeout=60)
         except OSError as err:
-            last = str(err)
-        else:
-            if status == 200:
-                return
-            last = f"HTTP {status}: {payload}"
-        time.sleep(0.2)
-    raise LocalRestApiError(f"the local REST API did not answer ({last}): {_log_tail(log_path)}")
+            return str(err)
+        return None if status == 200 else f"HTTP {status}: {payload}"
+
+    _poll(api, "the local REST API", log_path, timeout, attempt)
 
 
 def _warm_up_execution_api(api: LocalRestApi, log_path: Path, timeout: float) -> None:
@@ -299,96 +296,14 @@ def _warm_up_execution_api(api: LocalRestApi, log_path: Path, timeout: float) ->
     # a retry of a call the server did apply gets HTTP 409 (TaskAlreadyRunningError), the task
     # process exits, and the task instance stays "running" without a heartbeat, so the DAG run
     # does not finish. One request here pays that cost before anything depends on the server.
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if api.process.poll() is not None:
-            break
+    def attempt(left: float) -> str | None:
         req = urllib.request.Request(f"{api.root_url}/execution/health", method="GET")
         try:
-            with urllib.request.urlopen(req, timeout=max(1.0, deadline - time.monotonic())) as resp:
-                if resp.status == 200:
-                    return
-                last = f"HTTP {resp.status}"
+            with urllib.request.urlopen(req, timeout=left) as resp:
+                return None if resp.status == 200 else f"HTTP {resp.status}"
         except urllib.error.HTTPError as err:
-            last = f"HTTP {err.code}"
+            return f"HTTP {err.code}"
         except OSError as err:
-            last = str(err)
-        time.sleep(0.2)
-    raise LocalRestApiError(f"the Task Execution API did not answer ({last}): {_log_tail(log_path)}")
+            return str(err)
 
-
-# --- the child process ---------------------------------------------------------------------
-
-
-def _exit_with_parent() -> None:  # pragma: no cover - runs in the child process
-    # A parent killed without cleanup (a timeout, SIGKILL) must not leave the server running.
-    import threading
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(2)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _serve() -> None:  # pragma: no cover - runs in the child process
-    _exit_with_parent()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    if _airflow_major() == 2:
-        _serve_v1(sock, port)
-    else:
-        _serve_v2(sock, port)
-
-
-def _announce(port: int) -> None:  # pragma: no cover - runs in the child process
-    sys.stdout.write(f"{_READY_PREFIX}{port}\n")
-    sys.stdout.flush()
-    # The parent stops reading stdout after this line; Airflow 3 logs to stdout, and a full
-    # pipe would block the server, so everything from now on goes to the log file.
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-
-
-def _serve_v1(sock: socket.socket, port: int) -> None:  # pragma: no cover - child process
-    from airflow.www.app import create_app
-    from werkzeug.serving import make_server
-
-    app = create_app()  # type: ignore[no-untyped-call]
-    with app.app_context():
-        security = app.appbuilder.sm
-        username = os.environ["_MWAA_EXTRAS_REST_USER"]
-        if security.find_user(username=username) is None:
-            security.add_user(
-                username=username,
-                first_name="mwaa",
-                last_name="extras",
-                email=f"{username}@example.invalid",
-                role=security.find_role("Admin"),
-                password=os.environ["_MWAA_EXTRAS_REST_PASSWORD"],
-            )
-    server = make_server("127.0.0.1", port, app, threaded=True, fd=sock.fileno())
-    _announce(port)
-    server.serve_forever()
-
-
-def _serve_v2(sock: socket.socket, port: int) -> None:  # pragma: no cover - child process
-    import uvicorn
-    from airflow.api_fastapi.app import create_app
-
-    apps = os.environ.get("_MWAA_EXTRAS_REST_APPS", "core")
-    app = create_app(apps=apps)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    _announce(port)
-    server.run(sockets=[sock])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _serve()
+    _poll(api, "the Task Execution API", log_path, timeout, attempt)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 BATCH = 5000
 ACTIVE_STATES = ("running", "queued")
+# A task_fail row repeats these columns of its task instance (Airflow 2 only).
+_TASK_FAIL_FROM_TI = ("dag_id", "run_id", "task_id", "map_index", "start_date", "end_date")
 
 
 @dataclass(frozen=True)
@@ -147,17 +149,7 @@ def seed_history(
                 ti["id"] = uuid.uuid4().hex if naive else str(uuid.uuid4())
             tis.append(ti)
             if state == "failed" and schema.has_table("task_fail"):
-                fails.append(
-                    {
-                        "dag_id": run["dag_id"],
-                        "run_id": run["run_id"],
-                        "task_id": task_id,
-                        "map_index": -1,
-                        "start_date": begun,
-                        "end_date": ended,
-                        "duration": 25,
-                    }
-                )
+                fails.append({k: ti[k] for k in _TASK_FAIL_FROM_TI} | {"duration": 25})
         log = {
             "dttm": run["end_date"] or run["queued_at"],
             "dag_id": run["dag_id"],

@@ -7,7 +7,8 @@ import time
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
 from airflow_mwaa_extras.deploy import mwaa_data
-from airflow_mwaa_extras.deploy.doctor import DoctorOptions, check_dag_folder, run_doctor
+from airflow_mwaa_extras.deploy.dag_folder import check_dag_folder
+from airflow_mwaa_extras.deploy.doctor import DoctorOptions, run_doctor
 from airflow_mwaa_extras.deploy.wheels import build_wheels_zip
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.testing import offline_install
