@@ -32,8 +32,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy
-
 from airflow_mwaa_extras.mwaa.bulk_triggers import make_items, trigger_many
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
@@ -42,59 +40,27 @@ from airflow_mwaa_extras.mwaa.variables_import import DEFAULT_RATE, import_varia
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.local_aws import fake_credentials_env
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, prepare_remote_home
+from airflow_mwaa_extras.testing.mwaa_standin_target import (
+    TARGET_DAG_ID,
+    count_runs,
+    prepare_remote_home,
+    run_counts,
+    stored_variables,
+)
 
 ENV = "bench"
 THROTTLE = 10.0  # MWAA's InvokeRestApi calls a second per environment
 
 
-def _scalar(home: AirflowHome, sql: str, **params: Any) -> Any:
-    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sqlalchemy.text(sql), params).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def variables_in_db(home: AirflowHome, prefix: str, expected: dict[str, str]) -> int:
-    """How many of ``expected`` the remote DB holds with the expected value (decrypted)."""
-    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sqlalchemy.text("SELECT key, val, is_encrypted FROM variable WHERE key LIKE :p"),
-                {"p": prefix + "%"},
-            ).all()
-    finally:
-        engine.dispose()
-    fernet = None
-    key = home.full_env().get("AIRFLOW__CORE__FERNET_KEY")
-    if key:
-        from cryptography.fernet import Fernet
-
-        fernet = Fernet(key.encode())
-    good = 0
-    for name, val, encrypted in rows:
-        if encrypted and fernet is not None:
-            val = fernet.decrypt(val.encode()).decode()
-        good += int(expected.get(name) == val)
-    return good
+    """How many of ``expected`` the remote DB holds with the expected value."""
+    stored = stored_variables(home, prefix)
+    return sum(1 for key, value in expected.items() if stored.get(key) == value)
 
 
-def _count_runs(home: AirflowHome, run_ids: list[str]) -> int:
-    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
-    try:
-        with engine.connect() as conn:
-            stmt = sqlalchemy.text("SELECT run_id FROM dag_run WHERE dag_id = :d").bindparams(d=TARGET_DAG_ID)
-            present = {row[0] for row in conn.execute(stmt)}
-    finally:
-        engine.dispose()
-    return len(present & set(run_ids))
-
-
-def all_runs(home: AirflowHome) -> int:
-    return int(_scalar(home, "SELECT count(*) FROM dag_run WHERE dag_id = :d", d=TARGET_DAG_ID))
+def runs_in_db(home: AirflowHome, run_ids: list[str]) -> int:
+    counts = run_counts(home, TARGET_DAG_ID)
+    return sum(1 for run_id in run_ids if counts.get(run_id))
 
 
 # --- the guide's scripts, as written (http:// for the loopback stand-in) -----------------------
@@ -260,14 +226,14 @@ def main() -> int:
                 )
                 remote = RemoteDagRuns(ENV, transport=transport, cli_client=cli, rest_client=rest)
                 results[side] = measure(standin, lambda r=remote, b=batch: trigger_many(r, b, report=quiet))
-                lost[side] = count - _count_runs(home, [item.run_id for item in batch])
+                lost[side] = count - runs_in_db(home, [item.run_id for item in batch])
                 items[side] = count
                 print(f"{side}: {results[side]}", file=sys.stderr)
-            before = all_runs(home)
+            before = count_runs(home, TARGET_DAG_ID)
             results["trig guide"] = measure(
                 standin, lambda: [guide_invoke_dag(standin) for _ in range(args.cli_items)]
             )
-            lost["trig guide"] = args.cli_items - (all_runs(home) - before)
+            lost["trig guide"] = args.cli_items - (count_runs(home, TARGET_DAG_ID) - before)
             items["trig guide"] = args.cli_items
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
 
 from airflow_mwaa_extras.cli import main
 from airflow_mwaa_extras.exceptions import UsageError
@@ -23,7 +22,7 @@ from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient, supports_invoke
 from airflow_mwaa_extras.mwaa.variables_import import import_variables
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID
+from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, run_counts, stored_variables
 from airflow_mwaa_extras.testing.standin_faults import Fault
 from tests.mwaa.remote_env import shared_remote_home
 
@@ -43,33 +42,9 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[MwaaStandin]:
         yield running
 
 
-def stored_variables(home: AirflowHome, prefix: str) -> dict[str, str]:
-    """key -> value (decrypted) of the remote's variables whose key starts with ``prefix``."""
-    from cryptography.fernet import Fernet
-
-    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sqlalchemy.text("SELECT key, val, is_encrypted FROM variable WHERE key LIKE :p"),
-                {"p": prefix + "%"},
-            ).all()
-    finally:
-        engine.dispose()
-    fernet = Fernet(home.full_env()["AIRFLOW__CORE__FERNET_KEY"].encode())
-    return {key: fernet.decrypt(val.encode()).decode() if encrypted else val for key, val, encrypted in rows}
-
-
 def runs_of(home: AirflowHome, run_ids: list[str]) -> dict[str, int]:
-    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sqlalchemy.text("SELECT run_id, dag_id FROM dag_run WHERE dag_id = :d"), {"d": TARGET_DAG_ID}
-            ).all()
-    finally:
-        engine.dispose()
-    return {run_id: sum(1 for row in rows if row[0] == run_id) for run_id in run_ids}
+    counts = run_counts(home, TARGET_DAG_ID)
+    return {run_id: counts.get(run_id, 0) for run_id in run_ids}
 
 
 def _rest_calls(standin: MwaaStandin) -> int:

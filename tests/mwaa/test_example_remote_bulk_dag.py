@@ -9,9 +9,8 @@ import pytest
 
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, count_runs
+from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, count_runs, stored_variables
 from tests.mwaa.remote_env import shared_remote_home
-from tests.mwaa.test_bulk_remote import stored_variables
 
 
 @pytest.mark.slow
