@@ -63,8 +63,9 @@ def test_rest_import_under_throttling_and_5xx_loses_nothing_and_sets_each_key_on
     prefix = f"bulk_{uuid.uuid4().hex[:6]}_"
     values: dict[str, Any] = {f"{prefix}{n:02d}": f"value {n}" for n in range(12)}
     values[f"{prefix}json"] = {"nested": [1, "two"]}
-    # A stand-in throttling at 4 calls a second, and a client asking for 40: most calls collide.
-    with start_mwaa_standin({ENV: home}, rest_api_rate=4) as standin:
+    # A stand-in throttling at 2 calls a second, and a client asking for 40 with six keys in
+    # flight: calls collide even where the REST API answers slowly (Airflow 2's basic auth).
+    with start_mwaa_standin({ENV: home}, rest_api_rate=2) as standin:
         for key, value in standin.env.items():
             monkeypatch.setenv(key, value)
         cli = MwaaEnvironmentClient(ENV, endpoint_url=standin.endpoint_url)
@@ -79,7 +80,7 @@ def test_rest_import_under_throttling_and_5xx_loses_nothing_and_sets_each_key_on
             transport="rest_api",
             cli_client=cli,
             rest_client=rest,
-            workers=3,
+            workers=6,
         )
         assert len(standin.faults.served) == 3
         assert standin.stats.rest_api_throttled > 0
