@@ -278,7 +278,8 @@ def test_operator_trigger_over_invoke_rest_api(
 def _variables_import(standin: MwaaStandin, key: str, tmp: Path) -> tuple[int, str]:
     source = tmp / f"{key}.json"
     source.write_text(json.dumps({key: {"n": 1}}))
-    return main(["variables", "import", "--timeout", str(TIMEOUT), ENV, str(source)]), ""
+    argv = ["variables", "import", "--timeout", str(TIMEOUT), "--transport", "cli", ENV, str(source)]
+    return main(argv), ""  # the faults here are the CLI endpoint's
 
 
 def _run_variables_set(standin: MwaaStandin, key: str, tmp: Path) -> tuple[int, str]:

@@ -9,15 +9,13 @@ boto3 is imported only when a command runs.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+from airflow_mwaa_extras.exceptions import UsageError
 
 if TYPE_CHECKING:
     from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
@@ -59,9 +57,17 @@ def register(subparsers: Any) -> None:
         "trigger",
         parents=[common],
         help="trigger a DAG run in an MWAA environment",
-        description="Trigger a DAG in an MWAA environment (dags trigger) and print the run id.",
+        description="Trigger a DAG in an MWAA environment (dags trigger) and print the run id; "
+        "or, with --from-file, every item of a file (see docs/mwaa-client.md, 'Many triggers').",
     )
-    trigger.add_argument("dag_id", metavar="DAG_ID")
+    trigger.add_argument("dag_id", metavar="DAG_ID", nargs="?")
+    trigger.add_argument(
+        "--from-file",
+        type=Path,
+        metavar="FILE",
+        help="trigger many runs: a JSON array or JSON lines of {dag_id, conf, run_id, logical_date}; "
+        "an item without run_id gets one derived from the item, so a re-run triggers nothing twice",
+    )
     conf = trigger.add_mutually_exclusive_group()
     conf.add_argument("--conf", help="the run's conf, a JSON object")
     conf.add_argument(
@@ -72,12 +78,7 @@ def register(subparsers: Any) -> None:
     )
     trigger.add_argument("--run-id", help="the run id (default: manual__<now in UTC>)")
     trigger.add_argument("--logical-date", help="the logical date (ISO 8601)")
-    trigger.add_argument(
-        "--transport",
-        choices=("auto", "rest_api", "cli"),
-        default="auto",
-        help="InvokeRestApi (rest_api), the CLI endpoint (cli), or auto: InvokeRestApi when botocore has it",
-    )
+    _transport_option(trigger, "triggers")
     trigger.add_argument(
         "--allow-paused", action="store_true", help="trigger even when the DAG is paused (the run then waits)"
     )
@@ -90,9 +91,10 @@ def register(subparsers: Any) -> None:
         parents=[common],
         help="import variables from a JSON file (one `variables set` per key)",
         description="Import a JSON object of variables into an MWAA environment. MWAA has no "
-        "`variables import`: this sends one `variables set` per key, one at a time. Non-string "
-        "values are stored as JSON. Keys already imported by an earlier, interrupted run (same "
-        "value) are skipped, so a re-run resumes.",
+        "`variables import`: this sets one key at a time, over InvokeRestApi (the REST API's "
+        "variables endpoint, paced under MWAA's ~10 requests a second) or the CLI endpoint (one "
+        "`variables set` per key). Non-string values are stored as JSON. Keys already imported "
+        "by an earlier, interrupted run (same value) are skipped, so a re-run resumes.",
     )
     importer.add_argument("file", type=Path, metavar="FILE.json")
     importer.add_argument(
@@ -100,6 +102,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="where progress is kept for a resume (default: FILE.json.ENV.progress)",
     )
+    _transport_option(importer, "variables")
     importer.set_defaults(func=_variables_import)
 
     login = subparsers.add_parser(
@@ -109,6 +112,22 @@ def register(subparsers: Any) -> None:
         description="Create a web login token (valid 60 seconds) and print the Airflow UI login URL.",
     )
     login.set_defaults(func=_login_url)
+
+
+def _transport_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--transport",
+        choices=("auto", "rest_api", "cli"),
+        default="auto",
+        help="InvokeRestApi (rest_api), the CLI endpoint (cli), or auto: InvokeRestApi when botocore has it",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=9.5,
+        help=f"InvokeRestApi requests a second for many {what} (9.5; MWAA allows about 10 per "
+        "environment, shared by every caller)",
+    )
 
 
 def _client(args: argparse.Namespace) -> MwaaEnvironmentClient:
@@ -153,6 +172,10 @@ def _trigger(args: argparse.Namespace) -> int:
     from airflow_mwaa_extras.mwaa import commands
     from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
 
+    if args.from_file is not None:
+        return _trigger_from_file(args)
+    if not args.dag_id:
+        raise UsageError("give a DAG_ID, or --from-file FILE")
     for flag, value in (("--run-id", args.run_id), ("--logical-date", args.logical_date)):
         # argparse turns `--run-id=--` into [] and `--run-id=` into "": never silently a default
         if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -170,6 +193,48 @@ def _trigger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trigger_from_file(args: argparse.Namespace) -> int:
+    from airflow_mwaa_extras.mwaa.bulk_triggers import load_items, trigger_many
+    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
+    from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient
+
+    given = [
+        flag
+        for flag, value in (
+            ("DAG_ID", args.dag_id),
+            ("--conf", args.conf),
+            ("--conf-file", args.conf_file),
+            ("--run-id", args.run_id),
+            ("--logical-date", args.logical_date),
+        )
+        if value
+    ]
+    if given:
+        raise UsageError(f"--from-file takes each run's DAG, conf and ids from the file; drop {given[0]}")
+    if not args.rate > 0:
+        raise UsageError(f"--rate must be above 0, got {args.rate}")
+    items = load_items(args.from_file)  # every item checked before any call
+    client = _client(args)
+    rest = MwaaRestApiClient(
+        args.environment, mwaa_client=client.mwaa_client, min_interval=1.0 / args.rate, max_attempts=10
+    )
+    remote = RemoteDagRuns(args.environment, transport=args.transport, cli_client=client, rest_client=rest)
+    summary = trigger_many(
+        remote,
+        items,
+        allow_paused=args.allow_paused,
+        report=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(summary.line())
+    if not summary.ok:
+        print(
+            "fix what failed and run the same command again: runs already made are found, not doubled",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _conf_text(conf: str | None, conf_file: str | None) -> str | None:
     if conf_file is None:
         return conf
@@ -183,86 +248,33 @@ def _conf_text(conf: str | None, conf_file: str | None) -> str | None:
         raise UsageError(f"cannot read {conf_file}: {err}") from None
 
 
-def _load_variables(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path} must hold a JSON object of key: value pairs, not {type(data).__name__}")
-    return data
-
-
-def _fingerprint(value_text: str) -> str:
-    return hashlib.sha256(value_text.encode("utf-8")).hexdigest()
-
-
-def _read_state(path: Path, environment: str) -> dict[str, str]:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UsageError(f"the progress file {path} is damaged; delete it to start over") from None
-    if not isinstance(state, dict) or state.get("environment") != environment:
-        raise UsageError(
-            f"the progress file {path} belongs to another environment; delete it or pass --state-file"
-        )
-    done = state.get("done")
-    return dict(done) if isinstance(done, dict) else {}
-
-
-def _write_state(path: Path, environment: str, done: dict[str, str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"environment": environment, "done": done}, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _variables_import(args: argparse.Namespace) -> int:
-    from airflow_mwaa_extras.mwaa import commands
-    from airflow_mwaa_extras.mwaa.errors import MwaaCliError, MwaaCommandMayHaveRunError
+    from airflow_mwaa_extras.mwaa import variables_import as vi
 
-    variables = _load_variables(args.file)
-    state_file: Path = args.state_file or args.file.with_name(f"{args.file.name}.{args.environment}.progress")
-    done = _read_state(state_file, args.environment)
-    client = _client(args)
-    total = len(variables)
-    counts = {"set": 0, "skipped": 0, "failed": 0, "unknown": 0}
-    for index, (key, value) in enumerate(variables.items(), start=1):
-        prefix = f"[{index}/{total}] {key}"
-        try:
-            value_text = commands.variable_value_text(value)
-            if done.get(key) == _fingerprint(value_text):
-                counts["skipped"] += 1
-                print(f"{prefix}: already imported, skipped", file=sys.stderr)
-                continue
-            client.run(commands.variables_set(key, value_text))
-        except MwaaCommandMayHaveRunError as err:
-            # Not resent: stop here. A re-run sets it again (the same value: no harm done).
-            counts["unknown"] += 1
-            print(f"{prefix}: {err}", file=sys.stderr)
-            break
-        except MwaaExtrasError as err:
-            counts["failed"] += 1
-            print(f"{prefix}: FAILED: {err}", file=sys.stderr)
-            if not isinstance(err, (MwaaCliError, commands.InvalidCommandArgumentError)):
-                raise  # access, network: stop here; what is done is kept in the progress file
-            continue  # this key only: carry on with the others
-        done[key] = _fingerprint(value_text)
-        _write_state(state_file, args.environment, done)
-        counts["set"] += 1
-        print(f"{prefix}: set", file=sys.stderr)
-    summary = (
-        f"variables import into {args.environment}: {counts['set']} set, {counts['skipped']} already there, "
-        f"{counts['failed']} failed, {counts['unknown']} may have run (of {total})"
-    )
-    print(summary)
-    if counts["failed"] or counts["unknown"]:
+    variables = vi.load_variables(args.file)
+    state_file: Path = args.state_file or vi.default_state_file(args.file, args.environment)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        summary = vi.import_variables(
+            args.environment,
+            variables,
+            state_file=state_file,
+            transport=args.transport,
+            cli_client=_client(args),
+            rate=args.rate,
+            report=say,
+        )
+    except vi.VariablesImportStopped as err:
+        print(err.summary.line())
+        print(f"progress kept in {state_file}; run the same command again to resume", file=sys.stderr)
+        raise err.cause from None
+    print(summary.line())
+    if not summary.complete:
         print(f"progress kept in {state_file}; run the same command again to resume", file=sys.stderr)
         return 1
-    state_file.unlink(missing_ok=True)
     return 0
 
 

@@ -282,6 +282,10 @@ class RemoteDagRuns:
         assert lost is not None
         raise lost
 
+    def is_paused(self, dag_id: str) -> bool:
+        """Whether the remote DAG is paused; :class:`RemoteDagNotFoundError` when there is none."""
+        return self._call(lambda t: t.check_dag(dag_id))
+
     def _paused(self, dag_id: str) -> bool:
         """Whether the DAG is paused; when the check itself cannot finish (a 504 on a big
         Airflow 2 environment, where ``dags list`` parses every file), say so and go on."""

@@ -68,7 +68,10 @@ def _serve_v1(sock: socket.socket, port: int) -> None:  # pragma: no cover - chi
     with app.app_context():
         security = app.appbuilder.sm
         username = os.environ["_MWAA_EXTRAS_REST_USER"]
-        if security.find_user(username=username) is None:
+        user = security.find_user(username=username)
+        if user is not None:  # a second server for this home: its password is a new one
+            security.reset_password(user.id, os.environ["_MWAA_EXTRAS_REST_PASSWORD"])
+        else:
             security.add_user(
                 username=username,
                 first_name="mwaa",

@@ -17,6 +17,9 @@ It behaves like MWAA where it matters to a client, rough edges included ("strict
 default; ``strict=False`` is an opt-in for the few tests that need a quiet stand-in):
 
 - tokens expire (60 s by default; a parameter so tests need not wait);
+- a CLI command takes at least ``cli_latency`` seconds (default 0: as long as the local command
+  takes), holding its slot meanwhile, like MWAA's one to several seconds per command (a process
+  start on the web server); benchmarks set it, e.g. 1.5;
 - the CLI endpoint runs at most four commands per environment at a time and answers 503 beyond
   that; a command still running after ``proxy_timeout`` seconds gets 504 while it keeps running;
 - a command MWAA does not list for the version gets HTTP 500 (the stand-in's own table,
@@ -142,6 +145,7 @@ class MwaaStandin:
         default_rest_api_role: str | None = "Admin",
         rest_api_rate: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        cli_latency: float = 0.0,
     ) -> None:
         if not environments:
             raise MwaaStandinError("the MWAA stand-in needs at least one environment")
@@ -157,10 +161,17 @@ class MwaaStandin:
         self.airflow_version = version
         self.strict = strict
         self.proxy_timeout = proxy_timeout
+        if cli_latency < 0:
+            raise MwaaStandinError(f"cli_latency must be at least 0 seconds, got {cli_latency}")
+        self.cli_latency = float(cli_latency)
         self.faults = FaultPlan()
         self.rest_gate = RestApiGate(dict(rest_api_roles or {}), default_rest_api_role, rest_api_rate)
         self.stats = StandinStats()
         self._tokens_lock = threading.Lock()
+        #: every InvokeRestApi call that reached Airflow: (method, path, answer, body) in arrival
+        #: order; the answer is the remote status, then what an injected fault made of it
+        self.rest_api_log: list[tuple[str, str, str, Any]] = []
+        self._rest_api_log_lock = threading.Lock()
         self._cli_tokens: dict[str, tuple[str, float]] = {}
         self._web_tokens: dict[str, tuple[str, float]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -297,10 +308,13 @@ class MwaaStandin:
         box: list[tuple[bytes, bytes]] = []
 
         def work() -> None:
+            started = time.monotonic()
             try:
                 if hold is not None:
                     hold.wait(self.command_timeout)
                 box.append(self._run_airflow(env, argv))
+                # MWAA's floor per command; the slot stays taken until then, as on MWAA
+                time.sleep(max(0.0, started + self.cli_latency - time.monotonic()))
             finally:
                 with env.lock:
                     env.in_flight -= 1
@@ -477,6 +491,13 @@ def _handler_for(standin: MwaaStandin) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             status, payload = standin_rest_api.handle_invoke_rest_api(env.name, env.home, request)
+            answer = str(payload.get("RestApiStatusCode") or status)
+            if fault is not None:
+                answer = f"{answer}, then {fault.label()}"
+            with standin._rest_api_log_lock:
+                standin.rest_api_log.append(
+                    (str(request.get("Method")), str(request.get("Path")), answer, request.get("Body"))
+                )
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
@@ -550,7 +571,8 @@ def start_mwaa_standin(environments: Mapping[str, AirflowHome], **kwargs: Any) -
         ``command_timeout``, ``airflow_version``, ``region``, ``denied_access_keys``, ``strict``
         (True), ``proxy_timeout`` (120 s), ``rest_api_roles`` (access key -> Airflow role or
         None), ``default_rest_api_role`` ("Admin"), ``rest_api_rate`` (10 calls a second),
-        ``clock`` (``time.monotonic``: what tokens expire by; tests pass a clock they move)
+        ``clock`` (``time.monotonic``: what tokens expire by; tests pass a clock they move),
+        ``cli_latency`` (0: the least seconds one CLI command takes; MWAA's are 1 to several)
     """
     return MwaaStandin(environments, **kwargs)
 
@@ -577,6 +599,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--token-lifetime", type=float, default=60.0, help="seconds a token lives (60)")
+    parser.add_argument(
+        "--cli-latency",
+        type=float,
+        default=0.0,
+        help="the least seconds a CLI command takes (0; MWAA's take 1 to several)",
+    )
     args = parser.parse_args(argv)
     homes: dict[str, AirflowHome] = {}
     for item in args.env:
@@ -587,7 +615,9 @@ def main(argv: list[str] | None = None) -> int:
             homes[name] = home_from_path(path)
         except MwaaStandinError as err:
             parser.error(str(err))
-    standin = start_mwaa_standin(homes, port=args.port, token_lifetime=args.token_lifetime)
+    standin = start_mwaa_standin(
+        homes, port=args.port, token_lifetime=args.token_lifetime, cli_latency=args.cli_latency
+    )
     print(f"MWAA stand-in on {standin.endpoint_url} for {', '.join(homes)}; export:", flush=True)
     for key, value in standin.env.items():
         print(f"export {key}={shlex.quote(value)}", flush=True)

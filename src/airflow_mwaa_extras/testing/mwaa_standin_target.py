@@ -78,3 +78,40 @@ def run_conf(home: AirflowHome, dag_id: str, run_id: str) -> Any:
 def count_runs(home: AirflowHome, dag_id: str) -> int:
     """How many runs of ``dag_id`` the home's metadata DB holds."""
     return int(_query(home, "SELECT count(*) FROM dag_run WHERE dag_id = :dag_id", {"dag_id": dag_id})[0])
+
+
+def run_counts(home: AirflowHome, dag_id: str) -> dict[str, int]:
+    """run id -> how many runs of ``dag_id`` with that id the home's metadata DB holds."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
+    try:
+        with engine.connect() as conn:
+            stmt = sqlalchemy.text("SELECT run_id FROM dag_run WHERE dag_id = :d")
+            counts: dict[str, int] = {}
+            for (run_id,) in conn.execute(stmt, {"d": dag_id}):
+                counts[run_id] = counts.get(run_id, 0) + 1
+            return counts
+    finally:
+        engine.dispose()
+
+
+def stored_variables(home: AirflowHome, prefix: str) -> dict[str, str]:
+    """key -> value (decrypted with the home's Fernet key) of the variables whose key starts
+    with ``prefix``, as the home's metadata DB holds them."""
+    import sqlalchemy
+    from cryptography.fernet import Fernet
+
+    engine = sqlalchemy.create_engine(home.sql_alchemy_conn)
+    try:
+        with engine.connect() as conn:
+            stmt = sqlalchemy.text("SELECT key, val, is_encrypted FROM variable WHERE key LIKE :p")
+            rows = conn.execute(stmt, {"p": prefix + "%"}).all()
+    finally:
+        engine.dispose()
+    key = home.full_env().get("AIRFLOW__CORE__FERNET_KEY")
+    fernet = Fernet(key.encode()) if key else None
+    return {
+        name: fernet.decrypt(val.encode()).decode() if encrypted and fernet is not None else val
+        for name, val, encrypted in rows
+    }
