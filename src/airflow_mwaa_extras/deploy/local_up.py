@@ -61,7 +61,10 @@ def _commands(prepared: Prepared, port: int, major: int) -> tuple[list[list[str]
     if major >= 3:
         env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
-        server = ["api-server", "--host", "127.0.0.1", "--port", str(port)]
+        # One worker, as for the Airflow 2 webserver: with more, uvicorn's supervisor kills any
+        # worker that has not answered its ping within 5 s, and on a loaded machine importing
+        # Airflow takes longer, so 3.0's four workers were killed and restarted for ever.
+        server = ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         return [["scheduler", "--skip-serve-logs"], ["dag-processor"], server], env
     env["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
     server = ["webserver", "--hostname", "127.0.0.1", "--port", str(port), "--workers", "1"]
