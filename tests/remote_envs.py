@@ -70,10 +70,9 @@ class RemoteEnv:
         self._served_as: set[str] = set()
 
     def rest_api(self) -> LocalRestApi:
-        """The home's REST API (started on the first call, and again after a stand-in stopped it;
-        on Airflow 3 it also serves the Task Execution API a scheduler's tasks need)."""
-        # A stand-in stops the REST APIs served for its environments when it stops: start again.
-        if self._api is None or self._api.process.poll() is not None:
+        """The home's REST API (started on the first call; on Airflow 3 it also serves the Task
+        Execution API a scheduler's tasks need). Stand-ins only forget it when they stop."""
+        if self._api is None:
             from airflow_mwaa_extras.testing.local_rest_api import start_local_rest_api
             from airflow_mwaa_extras.version_compat import AIRFLOW_V_3_0_PLUS
 
@@ -116,7 +115,7 @@ class RemoteEnv:
 
         for name in self._served_as:
             stop_local_rest_apis(name)
-        if self._api is not None and self._api.process.poll() is None:
+        if self._api is not None:
             self._api.stop()
         self.home.cleanup()
 

@@ -105,8 +105,7 @@ def standin_env(rest_home: AirflowHome, rest_api: LocalRestApi) -> Iterator[Airf
 
     standin_rest_api.register_local_rest_api("env-probe", rest_home, rest_api)
     yield rest_home
-    with standin_rest_api._LOCK:  # forget it without stopping it: the module fixture owns it
-        standin_rest_api._APIS.pop(("env-probe", str(rest_home.path)), None)
+    standin_rest_api.stop_local_rest_apis("env-probe")  # forgets it: the module fixture owns it
 
 
 def test_invoke_rest_api_success_shape(standin_env: AirflowHome) -> None:

@@ -33,6 +33,7 @@ REMOTE_TIMEOUT_SECONDS = 10.0
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
 
 _APIS: dict[tuple[str, str], LocalRestApi] = {}
+_REGISTERED: set[tuple[str, str]] = set()  # started by the caller, who also stops them
 _STARTING: dict[tuple[str, str], threading.Lock] = {}
 _LOCK = threading.Lock()
 
@@ -64,16 +65,19 @@ def local_rest_api_for(environment_name: str, home: AirflowHome) -> LocalRestApi
 
 def register_local_rest_api(environment_name: str, home: AirflowHome, api: LocalRestApi) -> None:
     """Use an already running local REST API for ``environment_name`` (e.g. one that also
-    serves the Task Execution API for a local scheduler) instead of starting one."""
+    serves the Task Execution API for a local scheduler) instead of starting one. The caller
+    owns it: :func:`stop_local_rest_apis` (and a stand-in's ``stop``) forget it, never stop it."""
     with _LOCK:
         _APIS[(environment_name, str(home.path))] = api
+        _REGISTERED.add((environment_name, str(home.path)))
 
 
 def stop_local_rest_apis(environment_name: str | None = None) -> None:
-    """Stop the local REST APIs started here (of one environment, or all)."""
+    """Stop the local REST APIs started here (of one environment, or all); forget registered ones."""
     with _LOCK:
         keys = [key for key in _APIS if environment_name is None or key[0] == environment_name]
-        apis = [_APIS.pop(key) for key in keys]
+        apis = [api for key in keys if (api := _APIS.pop(key)) and key not in _REGISTERED]
+        _REGISTERED.difference_update(keys)
     for api in apis:
         api.stop()
 
