@@ -8,6 +8,8 @@ duplicate ids, plugins that fail to load); each named DAG run as ``airflow dags 
 (``dag.test()``) against a throw-away SQLite metadata DB copied from a migrated template. The
 DB, the parse and the DAG runs share one process of the environment's Python
 (:mod:`_local_run`): starting Airflow costs seconds, on Airflow 3 more than the run itself.
+
+About 360 lines: the steps above in their order, each with MWAA's reason for failing.
 """
 
 from __future__ import annotations

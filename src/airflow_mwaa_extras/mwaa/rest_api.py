@@ -20,6 +20,9 @@ MWAA's limits, enforced or handled here:
 
 A remote Airflow error (4xx/5xx) raises :class:`RestApiError` carrying the remote status and
 body. No Airflow import.
+
+Over 350 lines, one job: the client, its one retry loop and the errors it raises are one
+interface; MWAA's limits are documented here because this is where they are enforced.
 """
 
 from __future__ import annotations

@@ -44,6 +44,10 @@ Run it for your own local Airflow homes::
     python -m airflow_mwaa_extras.testing.mwaa_standin --env dev=$HOME/airflow --env prod=/tmp/prod-home
 
 and export the variables it prints; then ``mwaa-extras run dev -- dags list`` works locally.
+
+About 640 lines, one job (one HTTP server playing MWAA): its request handler and the server
+share each environment's state (tokens, slots, throttling, faults), so they stay in one file;
+the command table, faults, REST roles and the REST handling live in ``standin_*`` modules.
 """
 
 from __future__ import annotations
