@@ -26,6 +26,8 @@ from tests.remote_envs import EXAMPLE_DAGS, TARGET, RemoteEnv
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(2400),
+    # A runs in this process (``dag.test()``) on the session's metadata DB: migrated on first use.
+    pytest.mark.usefixtures("airflow_home"),
 ]
 
 ENV_B = "env-b"

@@ -24,7 +24,7 @@ from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
 from airflow_mwaa_extras.testing.mwaa_standin_target import run_counts, stored_variables
 from airflow_mwaa_extras.testing.standin_faults import Fault
-from tests.remote_envs import TARGET, RemoteEnv
+from tests.remote_envs import PAUSED, RemoteEnv
 
 ENV = "remote"
 HAS_REST = supports_invoke_rest_api()
@@ -42,8 +42,13 @@ def standin(remote_env: RemoteEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         yield running
 
 
+# The paused copy of the target: its id is short enough for InvokeRestApi's 64-character paths
+# (`/dags/{dag}/dagRuns/{run id}`, the lookup after a lost answer); no scheduler runs its runs.
+DAG_ID = PAUSED
+
+
 def runs_of(home: AirflowHome, run_ids: list[str]) -> dict[str, int]:
-    counts = run_counts(home, TARGET)
+    counts = run_counts(home, DAG_ID)
     return {run_id: counts.get(run_id, 0) for run_id in run_ids}
 
 
@@ -177,11 +182,11 @@ def test_trigger_from_file_with_lost_answers_makes_one_run_per_item(
     home = remote_env.home
     tag = uuid.uuid4().hex[:6]
     count = 6 if transport == "rest_api" else 3
-    records: list[dict[str, Any]] = [{"dag_id": TARGET, "conf": {"tag": tag, "n": n}} for n in range(count)]
-    records.append({"dag_id": TARGET, "conf": {"tag": tag}, "run_id": f"given_{tag}"})
+    records: list[dict[str, Any]] = [{"dag_id": DAG_ID, "conf": {"tag": tag, "n": n}} for n in range(count)]
+    records.append({"dag_id": DAG_ID, "conf": {"tag": tag}, "run_id": f"given_{tag}"})
     records.append({"dag_id": "no_such_dag_here", "conf": {"tag": tag}})
     source = _write_items(tmp_path / "runs.jsonl", records)
-    run_ids = [item.run_id for item in load_items(source) if item.dag_id == TARGET]
+    run_ids = [item.run_id for item in load_items(source) if item.dag_id == DAG_ID]
     command = "InvokeRestApi POST" if transport == "rest_api" else "dags trigger"
     standin.inject(Fault(status=502 if transport == "rest_api" else 504), environment=ENV, command=command)
     standin.inject(Fault(reset=True), environment=ENV, command=command)
@@ -190,7 +195,7 @@ def test_trigger_from_file_with_lost_answers_makes_one_run_per_item(
 
     assert main(argv) == 1  # the unknown DAG's item failed...
     out = capsys.readouterr()
-    assert len(standin.faults.served) == 2
+    assert len(standin.faults.served) == 2, (out.out, out.err)
     assert f"{len(run_ids)} triggered, 0 already there, 1 failed, 0 not tried (of {len(records)})" in out.out
     assert "no_such_dag_here" in out.err
     assert "does not exist" in out.err
