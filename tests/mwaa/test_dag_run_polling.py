@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_mwaa_extras.mwaa.dag_run_polling import check_event
-from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRunError, RemoteDagRunFailedError
+from airflow_mwaa_extras.mwaa.dag_run_types import RemoteDagRunError, RemoteDagRunFailedError
 
 OK = {"status": "success", "state": "success", "run_id": "r", "dag_id": "d", "environment": "e"}
 

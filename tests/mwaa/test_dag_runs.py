@@ -11,13 +11,12 @@ import pytest
 
 from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
 from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
-from airflow_mwaa_extras.mwaa.dag_runs import (
+from airflow_mwaa_extras.mwaa.dag_run_types import (
     RemoteDagNotFoundError,
     RemoteDagPausedError,
     RemoteDagRunNotFoundError,
-    RemoteDagRuns,
-    deterministic_run_id,
 )
+from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns, deterministic_run_id
 from airflow_mwaa_extras.mwaa.rest_api import MwaaRestApiClient, supports_invoke_rest_api
 from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin

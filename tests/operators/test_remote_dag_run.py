@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_mwaa_extras.exceptions import UsageError
-from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagPausedError, RemoteDagRunError
+from airflow_mwaa_extras.mwaa.dag_run_types import RemoteDagPausedError, RemoteDagRunError
 from airflow_mwaa_extras.operators.remote_dag_run import XCOM_REMOTE_RUN_ID, MwaaTriggerRemoteDagRunOperator
 from airflow_mwaa_extras.testing.mwaa_standin_target import count_runs
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger

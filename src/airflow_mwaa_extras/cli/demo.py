@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run the example DAGs end to end locally (SQLite metadata DB, moto, MWAA stand-in)",
-        description="Start a local Airflow (SQLite) and local AWS stand-ins on 127.0.0.1, run every "
-        "demo step, print what each did, and clean up.",
+        """run the example DAGs end to end locally (SQLite metadata DB, moto, MWAA stand-in)
+        Start a local Airflow (SQLite) and local AWS stand-ins on 127.0.0.1, run every demo step,
+        print what each did, and clean up.
+        """,
     )
     parser.add_argument(
         "--only", action="append", default=[], metavar="STEP", help="run only this step (repeatable)"

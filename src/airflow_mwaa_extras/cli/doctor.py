@@ -7,16 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "doctor",
-        help="check an MWAA project folder before deploying it",
-        description="Check dags/ (import errors, duplicate DAG ids, queue settings; parsed in a "
-        "subprocess with the project's Airflow), plugins/ or plugins.zip, requirements.txt, "
-        "startup.sh and airflow_configuration_options.json. Exits 1 when any error is found.",
+        """check an MWAA project folder before deploying it
+        Check dags/ (import errors, duplicate DAG ids, queue settings; parsed in a subprocess with
+        the project's Airflow), plugins/ or plugins.zip, requirements.txt, startup.sh and
+        airflow_configuration_options.json. Exits 1 when any error is found.
+        """,
     )
     parser.add_argument("directory", type=Path, metavar="DIR")
     parser.add_argument("--airflow-version", help="MWAA Airflow version (default: the installed Airflow)")

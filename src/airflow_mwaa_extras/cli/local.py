@@ -7,23 +7,31 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "local",
-        help="test an MWAA project locally, in MWAA's environment (no Docker)",
-        description="Build (or reuse) the environment MWAA's image would run a project in, and run the project there.",
+        """test an MWAA project locally, in MWAA's environment (no Docker)
+        Build (or reuse) the environment MWAA's image would run a project in, and run the project
+        there.
+        """,
     )
     sub = parser.add_subparsers(dest="local_command", metavar="ACTION", required=True)
-    test = sub.add_parser(
+    test = add_command(
+        sub,
         "test",
-        help="install, start and parse the project as MWAA would; run the named DAGs",
-        description="MWAA's base install under the version's constraints plus requirements.txt with "
-        "MWAA's rules (cached under ~/.cache/airflow-mwaa-extras/local), plugins.zip unpacked, "
-        "airflow_configuration_options.json applied, startup.sh run, every DAG parsed, and each "
-        "DAG_ID run as 'airflow dags test' runs it, on a throw-away SQLite metadata DB. Exits 1 on any error.",
+        """install, start and parse the project as MWAA would; run the named DAGs
+        MWAA's base install under the version's constraints plus requirements.txt with MWAA's rules
+        (cached under ~/.cache/airflow-mwaa-extras/local), plugins.zip unpacked,
+        airflow_configuration_options.json applied, startup.sh run, every DAG parsed, and each
+        DAG_ID run as 'airflow dags test' runs it, on a throw-away SQLite metadata DB. Exits 1 on
+        any error.
+        """,
     )
     test.add_argument("project", type=Path, metavar="PROJECT")
     test.add_argument(
@@ -38,12 +46,14 @@ def register(subparsers: Any) -> None:
     test.add_argument("--format", choices=("text", "json"), default="text")
     test.set_defaults(func=_test, extra_positionals="dag_ids")
 
-    up = sub.add_parser(
+    up = add_command(
+        sub,
         "up",
-        help="the same environment plus a scheduler and the web UI on 127.0.0.1",
-        description="Prepare the project as 'local test' does, then run Airflow's scheduler (and DAG "
-        "processor on Airflow 3) and web server / API server on 127.0.0.1 with a throw-away SQLite "
-        "metadata DB. Prints the URL; Ctrl-C stops everything.",
+        """the same environment plus a scheduler and the web UI on 127.0.0.1
+        Prepare the project as 'local test' does, then run Airflow's scheduler (and DAG processor on
+        Airflow 3) and web server / API server on 127.0.0.1 with a throw-away SQLite metadata DB.
+        Prints the URL; Ctrl-C stops everything.
+        """,
     )
     up.add_argument("project", type=Path, metavar="PROJECT")
     up.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")

@@ -12,15 +12,16 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
 from airflow_mwaa_extras.exceptions import UsageError
 
 __all__ = ["register", "run_export"]
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("metadata", help="export the Airflow metadata DB to S3")
+    parser = add_command(subparsers, "metadata", "export the Airflow metadata DB to S3")
     sub = parser.add_subparsers(dest="metadata_command", metavar="SUBCOMMAND", required=True)
-    export = sub.add_parser("export", help="stream tables to S3 (multipart) with a manifest")
+    export = add_command(sub, "export", "stream tables to S3 (multipart) with a manifest")
     export.add_argument("--bucket", required=True, help="the S3 bucket")
     export.add_argument(
         "--sql-alchemy-conn",

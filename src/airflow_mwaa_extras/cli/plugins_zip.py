@@ -10,20 +10,28 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "plugins", help="build or check a plugins.zip", description="Build or check an MWAA plugins.zip."
+    parser = add_command(
+        subparsers,
+        "plugins",
+        """build or check a plugins.zip
+        Build or check an MWAA plugins.zip.
+        """,
     )
     sub = parser.add_subparsers(dest="plugins_command", metavar="ACTION", required=True)
 
-    build = sub.add_parser(
+    build = add_command(
+        sub,
         "build",
-        help="zip a plugins folder the way MWAA expects it",
-        description="Zip the contents of DIR (no wrapping folder), 755 permissions stored, no byte code, "
-        "fixed timestamps and order: the same input gives the same bytes.",
+        """zip a plugins folder the way MWAA expects it
+        Zip the contents of DIR (no wrapping folder), 755 permissions stored, no byte code, fixed
+        timestamps and order: the same input gives the same bytes.
+        """,
     )
     build.add_argument("directory", type=Path, metavar="DIR", help="the plugins folder")
     build.add_argument("-o", "--output", type=Path, default=Path("plugins.zip"), help="default: plugins.zip")
@@ -34,11 +42,13 @@ def register(subparsers: Any) -> None:
     )
     build.set_defaults(func=_build)
 
-    check = sub.add_parser(
+    check = add_command(
+        sub,
         "check",
-        help="check a plugins.zip",
-        description="Check for a wrapping folder, permissions, size, Python files that do not compile, "
-        "and imports that neither Airflow's constraints nor requirements.txt provide.",
+        """check a plugins.zip
+        Check for a wrapping folder, permissions, size, Python files that do not compile, and
+        imports that neither Airflow's constraints nor requirements.txt provide.
+        """,
     )
     check.add_argument("zip", type=Path, metavar="PLUGINS_ZIP", help="the zip (or an unzipped folder)")
     check.add_argument("-r", "--requirements", type=Path, help="the requirements.txt deployed with it")

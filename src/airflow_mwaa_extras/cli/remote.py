@@ -20,6 +20,8 @@ from airflow_mwaa_extras.exceptions import UsageError
 if TYPE_CHECKING:
     from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["default_run_id", "register"]
 
 
@@ -33,13 +35,15 @@ def register(subparsers: Any) -> None:
     )
     common.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one command (300)")
 
-    run = subparsers.add_parser(
+    run = add_command(
+        subparsers,
         "run",
+        """run an Airflow CLI command in an MWAA environment
+        Run one Airflow CLI command in an MWAA environment through its CLI endpoint and print the
+        decoded stdout and stderr. Exits 1 when the command failed. Options go before ENV. Example:
+        mwaa-extras run prod -- dags list-runs -d my_dag
+        """,
         parents=[common],
-        help="run an Airflow CLI command in an MWAA environment",
-        description="Run one Airflow CLI command in an MWAA environment through its CLI endpoint and "
-        "print the decoded stdout and stderr. Exits 1 when the command failed. "
-        "Options go before ENV. Example: mwaa-extras run prod -- dags list-runs -d my_dag",
     )
     run.add_argument(
         "--allow-unlisted",
@@ -53,12 +57,14 @@ def register(subparsers: Any) -> None:
     )
     run.set_defaults(func=_run)
 
-    trigger = subparsers.add_parser(
+    trigger = add_command(
+        subparsers,
         "trigger",
+        """trigger a DAG run in an MWAA environment
+        Trigger a DAG in an MWAA environment (dags trigger) and print the run id; or, with
+        --from-file, every item of a file (see docs/mwaa-client.md, 'Many triggers').
+        """,
         parents=[common],
-        help="trigger a DAG run in an MWAA environment",
-        description="Trigger a DAG in an MWAA environment (dags trigger) and print the run id; "
-        "or, with --from-file, every item of a file (see docs/mwaa-client.md, 'Many triggers').",
     )
     trigger.add_argument("dag_id", metavar="DAG_ID", nargs="?")
     trigger.add_argument(
@@ -84,17 +90,19 @@ def register(subparsers: Any) -> None:
     )
     trigger.set_defaults(func=_trigger)
 
-    variables = subparsers.add_parser("variables", help="Airflow variables in an MWAA environment")
+    variables = add_command(subparsers, "variables", "Airflow variables in an MWAA environment")
     variables_sub = variables.add_subparsers(dest="variables_command", metavar="COMMAND", required=True)
-    importer = variables_sub.add_parser(
+    importer = add_command(
+        variables_sub,
         "import",
+        """import variables from a JSON file (one `variables set` per key)
+        Import a JSON object of variables into an MWAA environment. MWAA has no `variables import`:
+        this sets one key at a time, over InvokeRestApi (the REST API's variables endpoint, paced
+        under MWAA's ~10 requests a second) or the CLI endpoint (one `variables set` per key).
+        Non-string values are stored as JSON. Keys already imported by an earlier, interrupted run
+        (same value) are skipped, so a re-run resumes.
+        """,
         parents=[common],
-        help="import variables from a JSON file (one `variables set` per key)",
-        description="Import a JSON object of variables into an MWAA environment. MWAA has no "
-        "`variables import`: this sets one key at a time, over InvokeRestApi (the REST API's "
-        "variables endpoint, paced under MWAA's ~10 requests a second) or the CLI endpoint (one "
-        "`variables set` per key). Non-string values are stored as JSON. Keys already imported "
-        "by an earlier, interrupted run (same value) are skipped, so a re-run resumes.",
     )
     importer.add_argument("file", type=Path, metavar="FILE.json")
     importer.add_argument(
@@ -105,11 +113,13 @@ def register(subparsers: Any) -> None:
     _transport_option(importer, "variables")
     importer.set_defaults(func=_variables_import)
 
-    login = subparsers.add_parser(
+    login = add_command(
+        subparsers,
         "login-url",
+        """print a one-time URL that logs into the environment's Airflow UI
+        Create a web login token (valid 60 seconds) and print the Airflow UI login URL.
+        """,
         parents=[common],
-        help="print a one-time URL that logs into the environment's Airflow UI",
-        description="Create a web login token (valid 60 seconds) and print the Airflow UI login URL.",
     )
     login.set_defaults(func=_login_url)
 

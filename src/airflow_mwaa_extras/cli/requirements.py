@@ -6,21 +6,29 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "requirements", help="check a requirements.txt", description="Check an MWAA requirements.txt."
+    parser = add_command(
+        subparsers,
+        "requirements",
+        """check a requirements.txt
+        Check an MWAA requirements.txt.
+        """,
     )
     sub = parser.add_subparsers(dest="requirements_command", metavar="ACTION", required=True)
-    check = sub.add_parser(
+    check = add_command(
+        sub,
         "check",
-        help="check the constraint line, MWAA's essential pins, pins and index lines",
-        description="Check that the constraint line is present and matches the Airflow and Python "
-        "versions, that MWAA's essential pins are not changed, that apache-airflow is pinned, and "
-        "the private index lines. --resolve also asks a resolver (uv, or pip if chosen) to install the "
-        "file under MWAA's constraints for MWAA's platform and Python, without installing anything.",
+        """check the constraint line, MWAA's essential pins, pins and index lines
+        Check that the constraint line is present and matches the Airflow and Python versions, that
+        MWAA's essential pins are not changed, that apache-airflow is pinned, and the private index
+        lines. --resolve also asks a resolver (uv, or pip if chosen) to install the file under
+        MWAA's constraints for MWAA's platform and Python, without installing anything.
+        """,
     )
     check.add_argument("file", type=Path, metavar="REQUIREMENTS_TXT")
     check.add_argument("--airflow-version", help="MWAA Airflow version (default: the installed Airflow)")

@@ -22,23 +22,29 @@ if TYPE_CHECKING:
     from airflow_mwaa_extras.secrets.backend_config import BackendConfig
     from airflow_mwaa_extras.secrets.sources import SourceConnection, SourceVariable
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "secrets",
-        help="move connections and variables into AWS Secrets Manager; configure the backend",
-        description="Secrets Manager helpers for MWAA: migrate connections and variables, and print "
-        "the secrets backend configuration.",
+        """move connections and variables into AWS Secrets Manager; configure the backend
+        Secrets Manager helpers for MWAA: migrate connections and variables, and print the secrets
+        backend configuration.
+        """,
     )
     sub = parser.add_subparsers(dest="secrets_command", metavar="SUBCOMMAND", required=True)
 
-    migrate = sub.add_parser(
+    migrate = add_command(
+        sub,
         "migrate",
-        help="copy connections and variables into Secrets Manager (create or update, idempotent)",
-        description="Copy connections and variables from the local Airflow metadata DB (the default) or "
-        "from export files into Secrets Manager under the backend's prefixes. Values are never printed.",
+        """copy connections and variables into Secrets Manager (create or update, idempotent)
+        Copy connections and variables from the local Airflow metadata DB (the default) or from
+        export files into Secrets Manager under the backend's prefixes. Values are never printed.
+        """,
     )
     _add_source_arguments(migrate)
     _add_prefix_arguments(migrate)
@@ -73,12 +79,14 @@ def register(subparsers: Any) -> None:
     _add_aws_arguments(migrate)
     migrate.set_defaults(func=_migrate)
 
-    config = sub.add_parser(
+    config = add_command(
+        sub,
         "config",
-        help="print the secrets.backend options for MWAA and check them",
-        description="Print the MWAA configuration options for the amazon provider's SecretsManagerBackend, "
-        "check that lookup patterns compile and that the amazon provider supports them, and (with a "
-        "source) show which connection and variable names the patterns send to Secrets Manager.",
+        """print the secrets.backend options for MWAA and check them
+        Print the MWAA configuration options for the amazon provider's SecretsManagerBackend, check
+        that lookup patterns compile and that the amazon provider supports them, and (with a source)
+        show which connection and variable names the patterns send to Secrets Manager.
+        """,
     )
     _add_prefix_arguments(config)
     config.add_argument("--connections-lookup-pattern", help="regex a conn id must match to be looked up")

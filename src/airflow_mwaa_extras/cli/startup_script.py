@@ -7,23 +7,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "startup-script",
-        help="generate an MWAA startup script",
-        description="Print a POSIX sh startup script (set -eu, no jq) for MWAA.",
+        """generate an MWAA startup script
+        Print a POSIX sh startup script (set -eu, no jq) for MWAA.
+        """,
     )
     sub = parser.add_subparsers(dest="startup_command", metavar="KIND", required=True)
 
-    ca = sub.add_parser(
+    ca = add_command(
+        sub,
         "codeartifact",
-        help="point pip at an AWS CodeArtifact repository",
-        description="Get a CodeArtifact token and point pip at the repository before MWAA installs "
-        "requirements.txt. The execution role needs codeartifact:GetAuthorizationToken and "
-        "sts:GetServiceBearerToken.",
+        """point pip at an AWS CodeArtifact repository
+        Get a CodeArtifact token and point pip at the repository before MWAA installs
+        requirements.txt. The execution role needs codeartifact:GetAuthorizationToken and
+        sts:GetServiceBearerToken.
+        """,
     )
     ca.add_argument("--domain", required=True)
     ca.add_argument("--domain-owner", required=True, help="12-digit AWS account id owning the domain")
@@ -48,11 +54,13 @@ def register(subparsers: Any) -> None:
     ca.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     ca.set_defaults(func=_codeartifact, mode="index")
 
-    env = sub.add_parser(
+    env = add_command(
+        sub,
         "env",
-        help="export environment variables (reserved ones are refused)",
-        description="Export NAME=VALUE pairs; --append NAME=VALUE adds to a ':'-separated list such as "
-        "PATH or LD_LIBRARY_PATH. Variables MWAA reserves are refused.",
+        """export environment variables (reserved ones are refused)
+        Export NAME=VALUE pairs; --append NAME=VALUE adds to a ':'-separated list such as PATH or
+        LD_LIBRARY_PATH. Variables MWAA reserves are refused.
+        """,
     )
     env.add_argument("assignments", nargs="*", metavar="NAME=VALUE")
     env.add_argument("--append", action="append", default=[], metavar="NAME=VALUE")

@@ -6,23 +6,29 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from airflow_mwaa_extras.cli._commands import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "wheels",
-        help="wheels in plugins.zip for private-network environments",
-        description="Build the wheels an MWAA environment without internet access needs.",
+        """wheels in plugins.zip for private-network environments
+        Build the wheels an MWAA environment without internet access needs.
+        """,
     )
     sub = parser.add_subparsers(dest="wheels_command", metavar="ACTION", required=True)
-    build = sub.add_parser(
+    build = add_command(
+        sub,
         "build",
-        help="resolve, download and zip the wheels MWAA lacks, and write the matching requirements.txt",
-        description="Resolve REQUIREMENTS_TXT with MWAA's base install under the version's constraints "
-        "for MWAA's platform (Linux x86_64 manylinux, the version's CPython), download wheels only for "
-        "what MWAA's image lacks, zip them (with --plugins DIR) reproducibly, and write a "
-        "requirements.txt with --find-links /usr/local/airflow/plugins and --no-index. Needs uv.",
+        """resolve, download and zip the wheels MWAA lacks, and write the matching requirements.txt
+        Resolve REQUIREMENTS_TXT with MWAA's base install under the version's constraints for MWAA's
+        platform (Linux x86_64 manylinux, the version's CPython), download wheels only for what
+        MWAA's image lacks, zip them (with --plugins DIR) reproducibly, and write a requirements.txt
+        with --find-links /usr/local/airflow/plugins and --no-index. Needs uv.
+        """,
     )
     build.add_argument("requirements", type=Path, metavar="REQUIREMENTS_TXT")
     build.add_argument("--airflow-version", required=True, help="the environment's MWAA Airflow version")
@@ -53,11 +59,13 @@ def register(subparsers: Any) -> None:
     build.add_argument("--timeout", type=float, default=600.0, help="resolver time limit in seconds")
     build.set_defaults(func=_build)
 
-    base = sub.add_parser(
+    base = add_command(
+        sub,
         "base",
-        help="list what MWAA's image installs before requirements.txt",
-        description="Print MWAA's base install for a version as shipped with this package; --refresh "
-        "resolves it again with uv (needs PyPI) and --write also updates the shipped file.",
+        """list what MWAA's image installs before requirements.txt
+        Print MWAA's base install for a version as shipped with this package; --refresh resolves it
+        again with uv (needs PyPI) and --write also updates the shipped file.
+        """,
     )
     base.add_argument("--airflow-version", required=True)
     base.add_argument("--refresh", action="store_true", help="resolve again with uv")

@@ -46,10 +46,14 @@ def _probe_module() -> ModuleType:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # local_env._locked's twin: this script runs where the package is not installed.
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (one builder or migration; the others wait).
+
+    ``local_env`` imports it from here: this script must run where the package is not installed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # one migration per environment; the others wait and copy
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -61,7 +65,7 @@ def metadata_db(db: Path, template: Path) -> None:
 
     The copy happens before Airflow is imported: its engine must never see the file change."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(template.with_suffix(".lock")):
+    with exclusive_lock(template.with_suffix(".lock")):  # one migration; the others copy
         if template.is_file():
             shutil.copyfile(template, db)
             return

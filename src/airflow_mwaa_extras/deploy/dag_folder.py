@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow_mwaa_extras.deploy.report import CheckTable, Finding, Severity
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.processes import run_captured
 
 __all__ = ["CHECKS", "PARSE_TIMEOUT", "check_dag_folder", "dag_findings", "probe_dag_folder"]
 
@@ -26,22 +27,19 @@ PARSE_TIMEOUT = 300.0
 CHECKS = CheckTable(
     "dags",
     {
-        "parse-timeout": ("parse-timeout", Severity.ERROR, "parsing took more than {timeout:.0f} s"),
+        "parse-timeout": (Severity.ERROR, "parsing took more than {timeout:.0f} s"),
         "parser-failed": (
-            "parser-failed",
             Severity.ERROR,
             "could not parse the DAGs with {python} (exit {code}): {tail}",
         ),
-        "duplicate-dag-id": ("duplicate-dag-id", Severity.ERROR, "duplicate DAG id: {dag_id}"),
-        "import-error": ("import-error", Severity.ERROR, "{error}"),
+        "duplicate-dag-id": (Severity.ERROR, "duplicate DAG id: {dag_id}"),
+        "import-error": (Severity.ERROR, "{error}"),
         "queue-default-arg": (
-            "queue-default-arg",
             Severity.ERROR,
             "DAG {dag_id!r} sets queue={queue!r} in default_args: MWAA's workers never pick "
             "its tasks up (they fail without logs)",
         ),
         "task-queue": (
-            "task-queue",
             Severity.ERROR,
             "DAG {dag_id!r}: task(s) {tasks} set queue=; MWAA's workers never pick them up",
         ),
@@ -94,15 +92,7 @@ def probe_dag_folder(
         )
         env.update(extra_env or {})
         try:
-            proc = subprocess.run(
-                [python, str(probe), str(dags.resolve())],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=env,
-                cwd=home,
-                check=False,
-            )
+            proc = run_captured([python, str(probe), str(dags.resolve())], timeout=timeout, env=env, cwd=home)
         except subprocess.TimeoutExpired:
             return None, [CHECKS.finding("parse-timeout", "dags", timeout=timeout)]
         except OSError as err:

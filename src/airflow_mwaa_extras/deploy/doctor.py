@@ -54,16 +54,14 @@ _SETTABLE_AS_OPTION = frozenset(
 CHECKS = CheckTable(
     "config",
     {
-        "invalid-json": ("invalid-json", Severity.ERROR, "{problem}"),
+        "invalid-json": (Severity.ERROR, "{problem}"),
         "lazy-load-plugins": (
-            "lazy-load-plugins",
             Severity.ERROR,
             "core.lazy_load_plugins {where}: plugins that act on import (environment variables, "
             'timezone, patches) do not run; set "core.lazy_load_plugins": "False"',
         ),
-        "invalid-key": ("invalid-key", Severity.ERROR, "{key!r} is not section.option"),
+        "invalid-key": (Severity.ERROR, "{key!r} is not section.option"),
         "reserved-option": (
-            "reserved-option",
             Severity.ERROR,
             "{key} ({env}) is reserved by MWAA and cannot be set",
         ),
@@ -73,11 +71,10 @@ _PLUGINS = CheckTable(
     "plugins",
     {
         "ambiguous": (
-            "ambiguous",
             Severity.WARNING,
             "both plugins/ and plugins.zip exist; checking plugins.zip (build it from plugins/ first)",
         ),
-        "unreadable": ("unreadable", Severity.ERROR, "{error}"),
+        "unreadable": (Severity.ERROR, "{error}"),
     },
 )
 

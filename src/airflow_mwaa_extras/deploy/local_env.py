@@ -12,21 +12,20 @@ of that file (no download from GitHub).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements
+from airflow_mwaa_extras.deploy._local_run import exclusive_lock
 from airflow_mwaa_extras.deploy.uv import require_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+from airflow_mwaa_extras.processes import run_captured
 
 BASE_CONSTRAINTS = ("airflow_constraints.txt", "mwaa_essential_constraints.txt")
 USER_INSTALL_TIMEOUT = 540.0  # MWAA's USER_REQUIREMENTS_MAX_INSTALL_TIME: 9 minutes
@@ -82,7 +81,7 @@ def mwaa_base_environment(
         install += ["-c", str(mwaa_data.constraints_file(airflow_version, name))]
     install += ["-r", str(mwaa_data.constraints_file(airflow_version, "mwaa_base_requirements.txt"))]
     for cmd in [*steps, install]:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = run_captured(cmd, timeout=timeout)
         if proc.returncode != 0:
             raise LocalEnvError(f"creating MWAA's base install failed: {proc.stderr.strip()[-500:]}")
     return venv_python
@@ -123,27 +122,10 @@ def env_key(airflow_version: str, requirements_text: str, python: str) -> str:
 
 
 def interpreter_version(python: str) -> str:
-    proc = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    proc = run_captured([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], timeout=60)
     if proc.returncode != 0:
         raise UsageError(f"cannot run {python}")
     return proc.stdout.strip()
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # one builder per key; the others wait and reuse
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_env(
@@ -163,7 +145,7 @@ def ensure_env(
     key = env_key(airflow_version, text, interpreter_version(python))
     folder = (root or cache_root()) / key
     started = time.monotonic()
-    with _locked(folder.with_suffix(".lock")):
+    with exclusive_lock(folder.with_suffix(".lock")):  # one builder per key; the others reuse
         if (folder / _READY).is_file():
             kept = (folder / "warnings.txt").read_text(encoding="utf-8").splitlines()
             return LocalEnv(folder, folder / "venv" / "bin" / "python", True, kept)
@@ -179,23 +161,29 @@ def ensure_env(
     return LocalEnv(folder, venv_python, False, warnings, time.monotonic() - started)
 
 
+def _uv_pip(
+    action: str, options: list[str], text: str, airflow_version: str, req: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``uv pip ACTION OPTIONS`` on ``text``, written to ``req`` as MWAA's entrypoint installs it."""
+    extra = mwaa_requirements_file(text, airflow_version, req)
+    source = ["-r", str(req)] if action == "install" else [str(req)]
+    return run_captured(
+        [require_uv("mwaa-extras local"), "pip", action, *options, *source, *extra], timeout=timeout
+    )
+
+
 def _install_user_requirements(
     venv_python: Path, text: str, airflow_version: str, folder: Path, timeout: float
 ) -> None:
-    req = folder / "requirements.txt"
-    extra = mwaa_requirements_file(text, airflow_version, req)
-    cmd = [
-        require_uv("mwaa-extras local"),
-        "pip",
-        "install",
-        "--python",
-        str(venv_python),
-        "-r",
-        str(req),
-        *extra,
-    ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = _uv_pip(
+            "install",
+            ["--python", str(venv_python)],
+            text,
+            airflow_version,
+            folder / "requirements.txt",
+            timeout,
+        )
     except subprocess.TimeoutExpired as err:
         raise LocalEnvError(
             f"installing requirements.txt took more than {timeout:.0f} s: MWAA stops after 9 minutes "
@@ -209,20 +197,10 @@ def _install_user_requirements(
 def no_wheel_warnings(text: str, airflow_version: str, folder: Path) -> list[str]:
     """Requirements (or their dependencies) with no wheel for MWAA's platform: MWAA builds them
     from source there, which needs compilers and headers its image may not have, or fails."""
-    req = folder / "requirements-platform.txt"
-    extra = mwaa_requirements_file(text, airflow_version, req)
-    cmd = [
-        require_uv("mwaa-extras local"),
-        "pip",
-        "compile",
-        "--quiet",
-        "--no-header",
-        "--only-binary",
-        ":all:",
-    ]
-    cmd += ["--python-version", mwaa_data.python_version_for(airflow_version)]
-    cmd += ["--python-platform", mwaa_platform.UV_PLATFORM, str(req), *extra, "-o", os.devnull]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    options = ["--quiet", "--no-header", "--only-binary", ":all:", "-o", os.devnull]
+    options += ["--python-version", mwaa_data.python_version_for(airflow_version)]
+    options += ["--python-platform", mwaa_platform.UV_PLATFORM]
+    proc = _uv_pip("compile", options, text, airflow_version, folder / "requirements-platform.txt", 300)
     if proc.returncode == 0:
         return []
     detail = requirements.resolver_error(proc.stderr or proc.stdout)

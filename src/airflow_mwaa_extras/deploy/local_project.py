@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.processes import run_captured
 from airflow_mwaa_extras.reserved_env_vars import RESERVED_ENV_VARS
 
 STARTUP_TIMEOUT = 300.0  # MWAA stops a startup script after 5 minutes
@@ -94,14 +95,11 @@ def run_startup_script(
     # Sourced, as MWAA does, so plain assignments stay local and exports reach `env`.
     wrapper = '. "$0"; status=$?; env -0 > "$1"; exit $status'
     try:
-        proc = subprocess.run(
+        proc = run_captured(
             ["bash", "-c", wrapper, str(script.resolve()), str(env_dump)],
+            timeout=timeout,
             env=before,
             cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
         )
     except subprocess.TimeoutExpired:
         return StartupResult(timed_out=True, returncode=-1)

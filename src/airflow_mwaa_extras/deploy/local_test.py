@@ -38,6 +38,7 @@ from airflow_mwaa_extras.deploy.dag_folder import PARSE_TIMEOUT, dag_findings
 from airflow_mwaa_extras.deploy.doctor import CONFIG_FILE, load_configuration_options
 from airflow_mwaa_extras.deploy.report import Finding, Report, Severity
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.processes import run_captured
 
 DAG_TEST_TIMEOUT = 600.0
 MIGRATE_TIMEOUT = 900.0
@@ -257,14 +258,11 @@ def run_in_environment(prepared: Prepared, dags: Path | None, dag_ids: Sequence[
     timeout = MIGRATE_TIMEOUT + PARSE_TIMEOUT + DAG_TEST_TIMEOUT * len(dag_ids)
     outcome = Outcome()
     try:
-        proc = subprocess.run(
+        proc = run_captured(
             [str(prepared.env.python), str(_RUNNER), str(run / "job.json")],
+            timeout=timeout,
             env=prepared.airflow_env,
             cwd=prepared.workdir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
         )
         output = proc.stderr + proc.stdout
     except subprocess.TimeoutExpired:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow_mwaa_extras.deploy.local_test import Prepared, metadata_db
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+from airflow_mwaa_extras.processes import run_captured
 
 STOP_TIMEOUT = 30.0
 
@@ -92,14 +93,7 @@ def pg_database(prepared: Prepared, dsn: str, database: str, action: str) -> Non
     """Create or drop ``database`` on the server of ``dsn`` (a postgresql:// URL)."""
     env = {**os.environ, "MWAA_EXTRAS_PG_DSN": dsn, "MWAA_EXTRAS_PG_DATABASE": database}
     env["MWAA_EXTRAS_PG_ACTION"] = action
-    proc = subprocess.run(
-        [str(prepared.env.python), "-c", _PG_SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    proc = run_captured([str(prepared.env.python), "-c", _PG_SCRIPT], timeout=120, env=env)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise MwaaExtrasError(f"PostgreSQL: cannot {action} database {database}: {_mask(tail, dsn)}")
@@ -119,13 +113,8 @@ def _use_postgres(prepared: Prepared, dsn: str) -> str:
     url = urlunsplit(("postgresql+psycopg2", parts.netloc, f"/{database}", parts.query, ""))
     prepared.airflow_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = url
     print(f"metadata DB: PostgreSQL database {database} (dropped on exit)", flush=True)
-    proc = subprocess.run(
-        [str(prepared.env.bin / "airflow"), "db", "migrate"],
-        env=prepared.airflow_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
+    proc = run_captured(
+        [str(prepared.env.bin / "airflow"), "db", "migrate"], timeout=900, env=prepared.airflow_env
     )
     if proc.returncode != 0:
         pg_database(prepared, dsn, database, "drop")
@@ -139,14 +128,7 @@ def _create_admin(prepared: Prepared) -> None:
     password = secrets.token_urlsafe(12)
     args = ["users", "create", "--username", "admin", "--password", password, "--role", "Admin"]
     args += ["--email", "admin@example.com", "--firstname", "local", "--lastname", "admin"]
-    proc = subprocess.run(
-        [str(prepared.env.bin / "airflow"), *args],
-        env=prepared.airflow_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    proc = run_captured([str(prepared.env.bin / "airflow"), *args], timeout=300, env=prepared.airflow_env)
     if proc.returncode != 0:
         raise MwaaExtrasError(f"airflow users create failed: {proc.stderr.strip()[-300:]}")
     print(f"log in as admin / {password}", flush=True)

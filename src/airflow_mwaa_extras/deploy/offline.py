@@ -28,52 +28,43 @@ CHECKS = CheckTable(
     "requirements",
     {
         "find-links-elsewhere": (
-            "find-links-elsewhere",
             Severity.WARNING,
             "--find-links {value}: MWAA unpacks plugins.zip to {plugins_dir}; "
             "without internet access other places are out of reach",
         ),
         "no-find-links": (
-            "no-find-links",
             Severity.ERROR,
             "--no-index without --find-links: add --find-links {plugins_dir}",
         ),
         "no-plugins-zip": (
-            "no-plugins-zip",
             Severity.ERROR,
             "--no-index, but there is no plugins.zip beside requirements.txt to hold the wheels "
             "(mwaa-extras wheels build)",
         ),
         "plugins-size": (
-            "plugins-size",
             Severity.WARNING,
             "{name} is {gigabytes:.1f} GB: MWAA advises below 1 GB; "
             "larger archives risk the 10 minute limit and a rollback",
         ),
         "wheel-platform": (
-            "wheel-platform",
             Severity.WARNING,
             "{wheel} does not fit MWAA's platform ({label}); pip there ignores it",
         ),
         "base-conflict": (
-            "base-conflict",
             Severity.ERROR,
             "{req}{where} conflicts with {name}=={version} that MWAA's image installs",
         ),
         "base-extras": (
-            "base-extras",
             Severity.WARNING,
             "{req}{where}: MWAA's image has {name} without the extras [{extras}]; their dependencies "
             "need wheels in the zip too (mwaa-extras wheels build adds them)",
         ),
         "missing-wheel": (
-            "missing-wheel",
             Severity.ERROR,
             "no {label} wheel for {req}{where} in {zip}, and MWAA's image does "
             "not have it: pip fails offline (mwaa-extras wheels build)",
         ),
         "wheel-constraint": (
-            "wheel-constraint",
             Severity.ERROR,
             "{wheel}: MWAA's constraints pin {name}=={pinned}; pip will refuse it",
         ),

@@ -23,7 +23,6 @@ CHECKS = CheckTable(
     "plugins",
     {
         "reserved-variable": (
-            "reserved-variable",
             Severity.ERROR,
             "sets {key}, which MWAA reserves: components end up with different values",
         ),

@@ -45,19 +45,17 @@ CHECKS = CheckTable(
     "plugins",
     {
         "size": (
-            "size",
             Severity.WARNING,
             "{gigabytes:.1f} GB: MWAA advises below 1 GB; larger archives risk the 10 minute "
             "start-up limit and a rollback",
         ),
         "wrapping-folder": (
-            "wrapping-folder",
             Severity.ERROR,
             "everything is inside {top}/, which is not a Python package: MWAA unpacks it to "
             "plugins/{top}/ and Airflow sees no plugin; zip the folder's contents "
             "(mwaa-extras plugins build)",
         ),
-        "stray-file": ("stray-file", Severity.WARNING, "{name} is operating-system clutter"),
+        "stray-file": (Severity.WARNING, "{name} is operating-system clutter"),
         "no-modes": (
             "permissions",
             Severity.WARNING,
@@ -65,7 +63,6 @@ CHECKS = CheckTable(
             "build on Linux/macOS after chmod -R 755, or with mwaa-extras plugins build",
         ),
         "permissions": (
-            "permissions",
             Severity.ERROR,
             "{count} entries lack 755 permissions, e.g. {sample}: Airflow's user may not read "
             "or run them (chmod -R 755, or mwaa-extras plugins build)",

@@ -48,19 +48,21 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckTable:
-    """One area's findings: key -> (id after ``<area>.``, severity, message template for ``str.format``).
+    """One area's findings: key -> (severity, message template for ``str.format``); the finding's
+    id is ``<area>.<key>``, or ``<area>.<id>`` for an entry written (id, severity, template).
 
     Keeping every message in one table lets a check's wording be read (and tested) in one place.
     """
 
     area: str
-    checks: Mapping[str, tuple[str, Severity, str]]
+    checks: Mapping[str, tuple[Severity, str] | tuple[str, Severity, str]]
 
     def finding(
         self, key: str, path: str | None = None, line: int | None = None, /, **values: object
     ) -> Finding:
         # Positional-only, so a template may use {key}, {path} or {line} as its own fields.
-        check, severity, template = self.checks[key]
+        entry = self.checks[key]
+        check, severity, template = entry if len(entry) == 3 else (key, *entry)
         return Finding(f"{self.area}.{check}", severity, template.format(**values), path, line)
 
 

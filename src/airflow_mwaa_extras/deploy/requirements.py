@@ -29,6 +29,7 @@ from airflow_mwaa_extras.deploy.report import CheckTable, Finding, Severity
 from airflow_mwaa_extras.deploy.requirements_file import RequirementLine, parse_requirements
 from airflow_mwaa_extras.deploy.uv import find_uv
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.processes import run_captured
 
 __all__ = [
     "CHECKS",
@@ -50,38 +51,32 @@ RESOLVE_TIMEOUT = 300.0
 _ERROR, _WARNING, _INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # key -> (check id after "requirements.", severity, message template filled by str.format).
-CHECKS: dict[str, tuple[str, Severity, str]] = {
+CHECKS: dict[str, tuple[Severity, str] | tuple[str, Severity, str]] = {
     "constraint-not-detected": (
-        "constraint-not-detected",
         _ERROR,
         "MWAA looks for '-c ' or '--constraint ' (with a space) and will not see this constraint "
         "line; it adds its own and pip gets two: write '--constraint \"URL\"'",
     ),
     # Offline installs: the guide leaves the line out and MWAA applies its image's file.
     "constraint-image": (
-        "constraint-image",
         _INFO,
         "no constraint line with --no-index: MWAA applies the constraints file of its image",
     ),
     "constraint-missing": (
-        "constraint-missing",
         _ERROR,
         'no constraint line: add --constraint "{expected}" as the first line',
     ),
     "constraint-custom": (
-        "constraint-custom",
         _WARNING,
         "constraint file {value!r} is not an Airflow constraints URL; make sure it is derived from {expected}",
     ),
     "constraint-mismatch": (
-        "constraint-mismatch",
         _ERROR,
         "constraint line is for Airflow {airflow} / Python {python}, the environment runs Airflow "
         "{want_airflow} / Python {want_python}: use {expected}",
     ),
-    "invalid-line": ("invalid-line", _ERROR, "pip cannot parse this line: {error}"),
+    "invalid-line": (_ERROR, "pip cannot parse this line: {error}"),
     "airflow-unpinned": (
-        "airflow-unpinned",
         _ERROR,
         "{req} lets pip pick another Airflow: pin apache-airflow=={pinned} or leave it out",
     ),
@@ -91,59 +86,49 @@ CHECKS: dict[str, tuple[str, Severity, str]] = {
         "{req} changes the Airflow version; the environment runs apache-airflow=={pinned}",
     ),
     "essential-pin": (
-        "essential-pin",
         _ERROR,
         "{req} would change {name}=={pinned}, one of MWAA's essential pins that cannot be overridden",
     ),
-    "preinstalled": ("preinstalled", _INFO, "{name} is pinned by MWAA ({pinned}); this line can go"),
+    "preinstalled": (_INFO, "{name} is pinned by MWAA ({pinned}); this line can go"),
     "constraint-conflict": (
-        "constraint-conflict",
         _ERROR,
         "{req} conflicts with the constraints file ({name}=={pinned}); pip will refuse to install",
     ),
     "unpinned": (
-        "unpinned",
         _WARNING,
         "{req} is not pinned with == and not in the constraints: every update installs the newest release",
     ),
     "no-index": (
-        "no-index",
         _INFO,
         "--no-index: every package (and its dependencies) must be in a --find-links folder, "
         "e.g. wheels in plugins.zip",
     ),
     "trusted-host": (
-        "trusted-host",
         _WARNING,
         "--trusted-host {value} turns off TLS verification for that host",
     ),
     "index-credentials": (
-        "index-credentials",
         _ERROR,
         "{opt} for {host} has a literal password in the file: use ${{AIRFLOW__...}} references to "
         "configuration options, or a startup script",
     ),
-    "index-http": ("index-http", _WARNING, "{opt} {host} uses plain http"),
+    "index-http": (_WARNING, "{opt} {host} uses plain http"),
     "extra-index": (
-        "extra-index",
         _WARNING,
         "--extra-index-url {host}: pip picks the highest version from PyPI and {host} alike "
         "(dependency confusion); prefer --index-url pointing at a proxy of PyPI",
     ),
     "private-index": (
-        "private-index",
         _INFO,
         "{opt} {host}: every scheduler, worker and web server must reach it (a private web server "
         "has no internet access)",
     ),
-    "resolver-missing": ("resolver-missing", _ERROR, "cannot resolve for MWAA: {missing}"),
+    "resolver-missing": (_ERROR, "cannot resolve for MWAA: {missing}"),
     "resolve-timeout": (
-        "resolve-timeout",
         _ERROR,
         "the resolver ({resolver}) did not finish in {timeout:.0f} s; MWAA gives up after about 10 minutes",
     ),
     "resolve-conflict": (
-        "resolve-conflict",
         _ERROR,
         "{resolver} cannot install this file under MWAA's constraints: {detail}",
     ),
@@ -356,9 +341,7 @@ def resolve(
                 cmd += ["-c", str(c)]
             cmd += ["-r", str(req_file)]
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=timeout, check=False, env=os.environ.copy()
-            )
+            proc = run_captured(cmd, timeout=timeout, env=os.environ.copy())
         except subprocess.TimeoutExpired:
             return [_finding("resolve-timeout", path, resolver=chosen, timeout=timeout)]
     if proc.returncode == 0:

@@ -40,17 +40,14 @@ CHECKS = CheckTable(
     "startup",
     {
         "reserved-variable": (
-            "reserved-variable",
             Severity.ERROR,
             "{name} is reserved by MWAA: the value set here is reset",
         ),
         "yum-update-python": (
-            "yum-update-python",
             Severity.ERROR,
             "yum update without --exclude=python* may replace the Python MWAA runs on",
         ),
         "install-unguarded": (
-            "install-unguarded",
             Severity.WARNING,
             "installs run on the web server too; a private web server has no internet access: guard "
             'with [ "${{MWAA_AIRFLOW_COMPONENT:-}}" != "webserver" ]',

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +19,7 @@ from airflow_mwaa_extras import __version__
 from airflow_mwaa_extras.deploy import requirements
 from airflow_mwaa_extras.deploy.wheel_lock import LockedWheel, find_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
+from airflow_mwaa_extras.processes import run_captured
 
 __all__ = ["DOWNLOAD_ATTEMPTS", "build_self_wheel", "cache_dir", "fetch_wheel"]
 
@@ -97,7 +97,7 @@ def build_self_wheel(out_dir: Path, *, timeout: float = 300.0) -> Path:
             f"airflow-mwaa-extras=={__version__} in requirements.txt instead (it is on PyPI)"
         )
     cmd = [find_uv(), "build", "--quiet", "--wheel", "--out-dir", str(out_dir), str(root)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = run_captured(cmd, timeout=timeout)
     built = sorted(out_dir.glob("airflow_mwaa_extras-*.whl"))
     if proc.returncode != 0 or not built:
         raise MwaaExtrasError(f"uv build failed: {requirements.resolver_error(proc.stderr)}")

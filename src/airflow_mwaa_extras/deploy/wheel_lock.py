@@ -19,6 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from airflow_mwaa_extras.deploy import mwaa_data, mwaa_platform, requirements
 from airflow_mwaa_extras.deploy.uv import require_uv
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
+from airflow_mwaa_extras.processes import run_captured
 
 __all__ = ["RESOLVE_TIMEOUT", "LockedPackage", "LockedWheel", "best_wheel", "find_uv", "lock", "render_base"]
 
@@ -75,7 +76,7 @@ def lock(
             cmd += ["--find-links", str(link)]
         cmd += [str(f) for f in requirement_files] + ["-o", str(out)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = run_captured(cmd, timeout=timeout)
         except subprocess.TimeoutExpired as err:
             raise MwaaExtrasError(f"uv did not resolve the requirements in {timeout:.0f} s") from err
         if proc.returncode != 0:

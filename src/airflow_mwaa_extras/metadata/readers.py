@@ -98,9 +98,9 @@ def stream_rows(
     total = 0
     for condition in conditions:
         if how == "copy":
-            total += _copy_rows(conn, schema, spec, condition, fmt, sink)
+            total += _copy_rows(conn, copy_select_sql(conn, schema, spec, condition, fmt), fmt, sink)
         else:
-            total += _portable_rows(conn, schema, spec, condition, fmt, sink)
+            total += _portable_rows(conn, table, build_select(schema, spec, condition), fmt, sink)
     return total
 
 
@@ -132,15 +132,7 @@ def copy_select_sql(
         return str(cur.mogrify(str(compiled), compiled.params).decode())
 
 
-def _copy_rows(
-    conn: Connection,
-    schema: MetadataSchema,
-    spec: TableSpec,
-    condition: Condition,
-    fmt: str,
-    sink: BinarySink,
-) -> int:
-    query = copy_select_sql(conn, schema, spec, condition, fmt)
+def _copy_rows(conn: Connection, query: str, fmt: str, sink: BinarySink) -> int:
     with conn.connection.cursor() as cur:
         # to_char prints timestamptz in the session's zone: UTC, for this transaction only.
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
@@ -164,20 +156,11 @@ def _copy_rows(
 # --- portable ------------------------------------------------------------------------------
 
 
-def _portable_rows(
-    conn: Connection,
-    schema: MetadataSchema,
-    spec: TableSpec,
-    condition: Condition,
-    fmt: str,
-    sink: BinarySink,
-) -> int:
+def _portable_rows(conn: Connection, table: Table, stmt: Select[Any], fmt: str, sink: BinarySink) -> int:
     from sqlalchemy import JSON
 
-    table = schema.table(spec.name)
     names = [c.name for c in table.c]
     is_json = [isinstance(c.type, JSON) for c in table.c]
-    stmt = build_select(schema, spec, condition)
     result = conn.execution_options(stream_results=True).execute(stmt)
     count = 0
     while True:

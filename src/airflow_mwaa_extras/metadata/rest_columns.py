@@ -13,132 +13,50 @@ from airflow_mwaa_extras.metadata import formats
 
 __all__ = ["JSON_FIELDS", "REST_COLUMNS", "TIMESTAMPS", "rest_line"]
 
-_TI_COMMON = (
-    "dag_id",
-    "dag_run_id",
-    "task_id",
-    "map_index",
-    "start_date",
-    "end_date",
-    "duration",
-    "state",
-    "try_number",
-    "max_tries",
-    "hostname",
-    "unixname",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "operator",
-    "queued_when",
-    "pid",
-    "executor",
-    "rendered_map_index",
-    "note",
+
+def _names(text: str) -> tuple[str, ...]:
+    """Column names in the order the export writes them, from one space-separated text."""
+    return tuple(text.split())
+
+
+_TI_COMMON = _names(
+    "dag_id dag_run_id task_id map_index start_date end_date duration state try_number "
+    "max_tries hostname unixname pool pool_slots queue priority_weight operator queued_when "
+    "pid executor rendered_map_index note"
 )
 _LOG_COMMON = ("event_log_id", "when", "dag_id", "task_id", "run_id", "map_index", "try_number", "event")
 REST_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     # Every field Airflow 3.3's /api/v2 returns (older 3.x releases leave the newer ones empty).
     "v2": {
-        "dag_run": (
-            "dag_id",
-            "dag_run_id",
-            "logical_date",
-            "run_after",
-            "queued_at",
-            "start_date",
-            "end_date",
-            "duration",
-            "state",
-            "run_type",
-            "triggered_by",
-            "triggering_user_name",
-            "conf",
-            "data_interval_start",
-            "data_interval_end",
-            "last_scheduling_decision",
-            "note",
-            "dag_versions",
-            "bundle_version",
-            "dag_display_name",
-            "partition_key",
-            "partition_date",
+        "dag_run": _names(
+            "dag_id dag_run_id logical_date run_after queued_at start_date end_date duration state "
+            "run_type triggered_by triggering_user_name conf data_interval_start data_interval_end "
+            "last_scheduling_decision note dag_versions bundle_version dag_display_name partition_key "
+            "partition_date"
         ),
-        "task_instance": (
-            "id",
-            "dag_id",
-            "dag_run_id",
-            "task_id",
-            "map_index",
-            "logical_date",
-            "run_after",
-            "start_date",
-            "end_date",
-            "duration",
-            "state",
-            "try_number",
-            "max_tries",
-            "task_display_name",
-            "dag_display_name",
-            "hostname",
-            "unixname",
-            "pool",
-            "pool_slots",
-            "queue",
-            "priority_weight",
-            "operator",
-            "operator_name",
-            "queued_when",
-            "scheduled_when",
-            "pid",
-            "executor",
-            "executor_config",
-            "note",
-            "rendered_map_index",
-            "rendered_fields",
-            "trigger",
-            "triggerer_job",
-            "dag_version",
+        "task_instance": _names(
+            "id dag_id dag_run_id task_id map_index logical_date run_after start_date end_date "
+            "duration state try_number max_tries task_display_name dag_display_name hostname unixname "
+            "pool pool_slots queue priority_weight operator operator_name queued_when scheduled_when "
+            "pid executor executor_config note rendered_map_index rendered_fields trigger "
+            "triggerer_job dag_version"
         ),
         "log": (*_LOG_COMMON, "logical_date", "owner", "extra", "dag_display_name", "task_display_name"),
     },
     "v1": {
-        "dag_run": (
-            "dag_id",
-            "dag_run_id",
-            "execution_date",
-            "start_date",
-            "end_date",
-            "state",
-            "run_type",
-            "external_trigger",
-            "conf",
-            "data_interval_start",
-            "data_interval_end",
-            "last_scheduling_decision",
-            "note",
+        "dag_run": _names(
+            "dag_id dag_run_id execution_date start_date end_date state run_type external_trigger "
+            "conf data_interval_start data_interval_end last_scheduling_decision note"
         ),
         "task_instance": ("execution_date", *_TI_COMMON),
         "log": (*_LOG_COMMON, "execution_date", "owner", "extra"),
     },
 }
 TIMESTAMPS = frozenset(
-    {
-        "logical_date",
-        "execution_date",
-        "run_after",
-        "queued_at",
-        "start_date",
-        "end_date",
-        "data_interval_start",
-        "data_interval_end",
-        "last_scheduling_decision",
-        "queued_when",
-        "scheduled_when",
-        "partition_date",
-        "when",
-    }
+    _names(
+        "logical_date execution_date run_after queued_at start_date end_date data_interval_start "
+        "data_interval_end last_scheduling_decision queued_when scheduled_when partition_date when"
+    )
 )
 JSON_FIELDS = frozenset(
     {"conf", "dag_versions", "rendered_fields", "trigger", "triggerer_job", "dag_version"}

@@ -13,12 +13,13 @@ import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa.web_server_urls import is_loopback_host
 
 if TYPE_CHECKING:
     from botocore.config import Config
 
-__all__ = ["create_mwaa_client", "mwaa_client_config"]
+__all__ = ["EnvironmentApiClient", "create_mwaa_client", "mwaa_client_config"]
 
 
 def mwaa_client_config(
@@ -66,11 +67,57 @@ def create_mwaa_client(
     """A boto3 ``mwaa`` client with timeouts and no botocore retries (the callers retry).
 
     :param session: a boto3 Session (e.g. from an Airflow hook); a default one when None
+    :raises UsageError: when no AWS region is given or configured
     """
     import boto3
+    from botocore.exceptions import NoRegionError
 
     config = mwaa_client_config(
         endpoint_url=endpoint_url, connect_timeout=connect_timeout, read_timeout=read_timeout
     )
     session = session or boto3.session.Session()
-    return session.client("mwaa", region_name=region_name, endpoint_url=endpoint_url, config=config)
+    try:
+        return session.client("mwaa", region_name=region_name, endpoint_url=endpoint_url, config=config)
+    except NoRegionError:
+        raise UsageError(
+            "no AWS region configured: pass --region / region_name or set AWS_DEFAULT_REGION"
+        ) from None
+
+
+class EnvironmentApiClient:
+    """What the CLI endpoint client and the InvokeRestApi client of one environment share: its
+    name, and the boto3 ``mwaa`` client (the one given, or made on first use)."""
+
+    def __init__(
+        self,
+        environment_name: str,
+        mwaa_client: Any,
+        region_name: str | None,
+        endpoint_url: str | None,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float,
+    ) -> None:
+        if not environment_name or not isinstance(environment_name, str):
+            raise UsageError("an MWAA environment name is needed")
+        self.environment_name = environment_name
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self._mwaa_client = mwaa_client
+        self._timeouts = (float(connect_timeout), float(read_timeout))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.environment_name!r})"
+
+    @property
+    def mwaa_client(self) -> Any:
+        """The boto3 ``mwaa`` client (share it between the two clients of an environment)."""
+        if self._mwaa_client is None:
+            connect, read = self._timeouts
+            self._mwaa_client = create_mwaa_client(
+                region_name=self.region_name,
+                endpoint_url=self.endpoint_url,
+                connect_timeout=connect,
+                read_timeout=read,
+            )
+        return self._mwaa_client

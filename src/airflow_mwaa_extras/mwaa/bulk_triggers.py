@@ -34,12 +34,8 @@ from typing import Any
 from airflow_mwaa_extras.exceptions import MwaaExtrasError, UsageError
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.airflow_command import check_name
-from airflow_mwaa_extras.mwaa.dag_runs import (
-    RemoteDagNotFoundError,
-    RemoteDagRun,
-    RemoteDagRuns,
-    deterministic_run_id,
-)
+from airflow_mwaa_extras.mwaa.dag_run_types import RemoteDagNotFoundError, RemoteDagRun
+from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns, deterministic_run_id
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
     MwaaEnvironmentNotFoundError,

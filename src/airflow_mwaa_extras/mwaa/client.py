@@ -52,7 +52,7 @@ from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa import commands
 from airflow_mwaa_extras.mwaa.airflow_command import AirflowCommand
 from airflow_mwaa_extras.mwaa.api_errors import call_mwaa_api
-from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
+from airflow_mwaa_extras.mwaa.boto_client import EnvironmentApiClient
 from airflow_mwaa_extras.mwaa.cli_endpoint import TokenCache, environment_semaphore, post_command
 from airflow_mwaa_extras.mwaa.cli_output import decode_cli_response, output_failed
 from airflow_mwaa_extras.mwaa.counters import Counters
@@ -129,7 +129,7 @@ class ClientStats(Counters):
     max_token_age_at_send: float = 0.0
 
 
-class MwaaEnvironmentClient:
+class MwaaEnvironmentClient(EnvironmentApiClient):
     """Run Airflow CLI commands in one MWAA environment.
 
     :param environment_name: the MWAA environment name
@@ -172,8 +172,15 @@ class MwaaEnvironmentClient:
         allow_unlisted: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not environment_name or not isinstance(environment_name, str):
-            raise UsageError("an MWAA environment name is needed")
+        super().__init__(
+            environment_name,
+            mwaa_client,
+            region_name,
+            endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or None,
+            connect_timeout=connect_timeout,
+            read_timeout=timeout,
+        )
+        self.connect_timeout = float(connect_timeout)
         self._auto_concurrency = max_concurrency == "auto"
         if self._auto_concurrency:
             max_concurrency = 1  # until GetEnvironment says more
@@ -185,22 +192,17 @@ class MwaaEnvironmentClient:
             raise UsageError(f"max_attempts must be at least 1, got {max_attempts}")
         if not 0 <= token_margin < token_lifetime:
             raise UsageError("token_margin must be at least 0 and below token_lifetime")
-        self.environment_name = environment_name
-        self.region_name = region_name
-        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_MWAA") or None
         self.max_concurrency = int(max_concurrency)
         self.allow_unlisted = allow_unlisted_from_env() if allow_unlisted is None else allow_unlisted
         self.timeout = float(timeout)
         #: ``clock()`` (``time.monotonic()``) after which no request may wait (e.g. a Lambda function's end)
         self.deadline: float | None = None
-        self.connect_timeout = float(connect_timeout)
         self.max_attempts = int(max_attempts)
         self.token_lifetime = float(token_lifetime)
         self.token_margin = float(token_margin)
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self.stats = ClientStats()
-        self._mwaa_client = mwaa_client
         self._airflow_version = airflow_version
         self._environment: dict[str, Any] | None = None
         self.clock = clock
@@ -210,29 +212,7 @@ class MwaaEnvironmentClient:
         self._where = self.endpoint_url or region_name or os.environ.get("AWS_DEFAULT_REGION") or ""
         self._semaphore = environment_semaphore(self._where, environment_name, self.max_concurrency)
 
-    def __repr__(self) -> str:
-        return f"MwaaEnvironmentClient({self.environment_name!r})"
-
     # --- the MWAA API --------------------------------------------------------------------
-
-    @property
-    def mwaa_client(self) -> Any:
-        """The boto3 ``mwaa`` client (shared with InvokeRestApi callers)."""
-        if self._mwaa_client is None:
-            from botocore.exceptions import NoRegionError
-
-            try:
-                self._mwaa_client = create_mwaa_client(
-                    region_name=self.region_name,
-                    endpoint_url=self.endpoint_url,
-                    connect_timeout=self.connect_timeout,
-                    read_timeout=self.timeout,
-                )
-            except NoRegionError:
-                raise UsageError(
-                    "no AWS region configured: pass --region / region_name or set AWS_DEFAULT_REGION"
-                ) from None
-        return self._mwaa_client
 
     def get_environment(self) -> dict[str, Any]:
         """GetEnvironment's ``Environment`` (cached after the first call)."""

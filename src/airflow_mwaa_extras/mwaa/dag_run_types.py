@@ -2,8 +2,8 @@
 
 :mod:`~airflow_mwaa_extras.mwaa.dag_runs` (trigger and follow runs),
 :mod:`~airflow_mwaa_extras.mwaa.dag_run_transports` (the CLI endpoint and InvokeRestApi) and
-:mod:`~airflow_mwaa_extras.mwaa.dag_run_polling` (waiting for a run) all use them; import them
-from :mod:`~airflow_mwaa_extras.mwaa.dag_runs`, which re-exports them. No Airflow import.
+:mod:`~airflow_mwaa_extras.mwaa.dag_run_polling` (waiting for a run) all use them, and so do
+callers that catch the errors: import them from here. No Airflow import.
 """
 
 from __future__ import annotations

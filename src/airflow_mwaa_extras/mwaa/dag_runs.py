@@ -38,13 +38,10 @@ from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.dag_run_transports import CliTransport, DagRunTransport, RestApiTransport
 from airflow_mwaa_extras.mwaa.dag_run_types import (
     FAILED_TASK_STATES,
-    TERMINAL_STATES,
-    RemoteDagNotFoundError,
     RemoteDagPausedError,
     RemoteDagRun,
     RemoteDagRunError,
     RemoteDagRunExistsError,
-    RemoteDagRunFailedError,
     RemoteDagRunNotFoundError,
 )
 from airflow_mwaa_extras.mwaa.errors import (
@@ -61,21 +58,8 @@ from airflow_mwaa_extras.mwaa.rest_api import (
 )
 from airflow_mwaa_extras.mwaa.supported_commands import parse_airflow_version
 
-__all__ = [
-    "FAILED_TASK_STATES",
-    "TERMINAL_STATES",
-    "TRANSPORTS",
-    "RemoteDagNotFoundError",
-    "RemoteDagPausedError",
-    "RemoteDagRun",
-    "RemoteDagRunError",
-    "RemoteDagRunExistsError",
-    "RemoteDagRunFailedError",
-    "RemoteDagRunNotFoundError",
-    "RemoteDagRuns",
-    "check_transport",
-    "deterministic_run_id",
-]
+# The run record, states and errors are re-exported: callers import everything from here.
+__all__ = ["TRANSPORTS", "RemoteDagRuns", "check_transport", "deterministic_run_id"]
 
 TRANSPORTS = ("auto", "rest_api", "cli")
 T = TypeVar("T")

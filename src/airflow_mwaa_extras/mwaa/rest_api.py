@@ -37,6 +37,7 @@ from typing import Any
 
 from airflow_mwaa_extras.exceptions import UsageError
 from airflow_mwaa_extras.mwaa.api_errors import THROTTLED_CODES
+from airflow_mwaa_extras.mwaa.boto_client import EnvironmentApiClient
 from airflow_mwaa_extras.mwaa.counters import Counters
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaAccessDeniedError,
@@ -172,7 +173,7 @@ class RestApiStats(Counters):
     retries: int = 0
 
 
-class MwaaRestApiClient:
+class MwaaRestApiClient(EnvironmentApiClient):
     """Send Airflow REST API requests to one MWAA environment through InvokeRestApi.
 
     :param environment_name: the MWAA environment name
@@ -197,38 +198,18 @@ class MwaaRestApiClient:
         backoff_max: float = 8.0,
         min_interval: float = 0.1,
     ) -> None:
-        if not environment_name or not isinstance(environment_name, str):
-            raise UsageError("an MWAA environment name is needed")
+        # MWAA gives the web server 10 s; wait a little longer for MWAA itself.
+        read_timeout = REMOTE_TIMEOUT_SECONDS + 20
+        super().__init__(environment_name, mwaa_client, region_name, endpoint_url, read_timeout=read_timeout)
         if int(max_attempts) < 1:
             raise UsageError(f"max_attempts must be at least 1, got {max_attempts}")
-        self.environment_name = environment_name
-        self.region_name = region_name
-        self.endpoint_url = endpoint_url
         self.max_attempts = int(max_attempts)
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self.min_interval = float(min_interval)
         self.stats = RestApiStats()
-        self._mwaa_client = mwaa_client
         self._pace_lock = threading.Lock()
         self._last_call = 0.0
-
-    def __repr__(self) -> str:
-        return f"MwaaRestApiClient({self.environment_name!r})"
-
-    @property
-    def mwaa_client(self) -> Any:
-        """The boto3 ``mwaa`` client."""
-        if self._mwaa_client is None:
-            from airflow_mwaa_extras.mwaa.boto_client import create_mwaa_client
-
-            # MWAA gives the web server 10 s; wait a little longer for MWAA itself.
-            self._mwaa_client = create_mwaa_client(
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                read_timeout=REMOTE_TIMEOUT_SECONDS + 20,
-            )
-        return self._mwaa_client
 
     @property
     def available(self) -> bool:
@@ -327,19 +308,12 @@ class MwaaRestApiClient:
         except (EndpointConnectionError, ConnectTimeoutError) as err:
             # Nothing reached MWAA: safe to retry any method.
             return f"cannot reach the MWAA API: {err}"
-        except ReadTimeoutError as err:
-            if idempotent:
-                return f"no answer in time: {err}"
-            raise MwaaCommandMayHaveRunError(
-                f"{method} {path}", self.environment_name, "no answer in time"
-            ) from None
         except HTTPClientError as err:
-            # The connection broke after the request went out (reset, closed): it may have run.
+            # The request went out and no answer came (read timeout, reset, closed): it may have run.
+            why = "no answer in time" if isinstance(err, ReadTimeoutError) else "the connection broke"
             if idempotent:
-                return f"the connection broke: {err}"
-            raise MwaaCommandMayHaveRunError(
-                f"{method} {path}", self.environment_name, "the connection broke"
-            ) from None
+                return f"{why}: {err}"
+            raise MwaaCommandMayHaveRunError(f"{method} {path}", self.environment_name, why) from None
         except BotoCoreError as err:
             raise MwaaError(
                 f"InvokeRestApi {method} {path} on {self.environment_name} failed: {err}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ class MetadataToS3BaseOperator(BaseOperator):
     :param aws_conn_id: the Airflow ``aws`` connection.
     :param region_name: the AWS region; the connection's when not given.
     """
+
+    template_fields: Sequence[str] = ("key_template", "manifest_key_template", "environment_name")
 
     def __init__(
         self,

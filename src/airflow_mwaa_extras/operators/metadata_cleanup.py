@@ -32,22 +32,13 @@ class MetadataCleanupOperator(MetadataToS3BaseOperator):
     :param batch_size: runs per delete transaction.
     :param dry_run: only count what would be deleted, per table.
     :param archive: archive before deleting (default); ``False`` deletes without a copy.
-    :param fmt: archive format, ``csv`` or ``jsonl``.
-    :param gzip: gzip the archive.
-    :param key_template: archive object key (templated).
-    :param manifest_key_template: manifest key (templated).
-    :param environment_name: MWAA environment on Airflow 3; ``$AIRFLOW_ENV_NAME`` when empty (templated).
-    :param aws_conn_id: the Airflow ``aws`` connection.
-    :param region_name: the AWS region; the connection's when not given.
+
+    The archive settings (``fmt``, ``gzip``, ``key_template``, ``manifest_key_template``,
+    ``environment_name``, ``aws_conn_id``, ``region_name``) are
+    :class:`~airflow_mwaa_extras.operators._metadata_s3.MetadataToS3BaseOperator`'s.
     """
 
-    template_fields: Sequence[str] = (
-        "retention_days",
-        "bucket",
-        "key_template",
-        "manifest_key_template",
-        "environment_name",
-    )
+    template_fields: Sequence[str] = ("retention_days", "bucket", *MetadataToS3BaseOperator.template_fields)
 
     def __init__(
         self,

@@ -27,17 +27,11 @@ class MetadataExportOperator(MetadataToS3BaseOperator):
         and the audit log (templated).
     :param older_than_days: export rows older than this many days (templated).
     :param newer_than_days: export rows newer than this many days (templated).
-    :param fmt: ``csv`` or ``jsonl``.
-    :param gzip: gzip each object.
-    :param key_template: object key with ``{table}`` and ``{attempt}`` (required) and ``{date}``,
-        ``{dag_id}``, ``{run_id}``, ``{task_id}``, ``{ext}`` (templated). Every try writes its
-        own keys; an existing object is never replaced.
-    :param manifest_key_template: manifest key, same placeholders, ``{attempt}`` required (templated).
     :param method: database read path: ``auto``, ``copy`` or ``portable`` (Airflow 2).
-    :param environment_name: MWAA environment whose REST API is read on Airflow 3;
-        ``$AIRFLOW_ENV_NAME`` when empty (templated).
-    :param aws_conn_id: the Airflow ``aws`` connection.
-    :param region_name: the AWS region; the connection's when not given.
+
+    The archive settings (``fmt``, ``gzip``, ``key_template``, ``manifest_key_template``,
+    ``environment_name``, ``aws_conn_id``, ``region_name``) are
+    :class:`~airflow_mwaa_extras.operators._metadata_s3.MetadataToS3BaseOperator`'s.
     """
 
     template_fields: Sequence[str] = (
@@ -45,9 +39,7 @@ class MetadataExportOperator(MetadataToS3BaseOperator):
         "tables",
         "older_than_days",
         "newer_than_days",
-        "key_template",
-        "manifest_key_template",
-        "environment_name",
+        *MetadataToS3BaseOperator.template_fields,
     )
 
     def __init__(

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf as airflow_conf
 
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.hooks.remote_environment_task import RemoteEnvironmentTask
 from airflow_mwaa_extras.mwaa.dag_run_polling import check_event, wait_for_run
-from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRun, deterministic_run_id
+from airflow_mwaa_extras.mwaa.dag_run_types import RemoteDagRun
+from airflow_mwaa_extras.mwaa.dag_runs import deterministic_run_id
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import BaseOperator
 
 if TYPE_CHECKING:
-    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
     from airflow_mwaa_extras.version_compat import Context
 
 XCOM_REMOTE_RUN_ID = "remote_run_id"
@@ -41,7 +41,7 @@ def _result(run: RemoteDagRun, *, state: str | None = None, polls: int = 0) -> d
     return {**run.as_dict(), "state": state or run.state, "polls": polls}
 
 
-class MwaaTriggerRemoteDagRunOperator(BaseOperator):
+class MwaaTriggerRemoteDagRunOperator(RemoteEnvironmentTask, BaseOperator):
     """Trigger ``remote_dag_id`` in the MWAA environment ``environment_name``.
 
     The remote run id is pushed to XCom (key ``remote_run_id``); the return value is one dict,
@@ -106,13 +106,6 @@ class MwaaTriggerRemoteDagRunOperator(BaseOperator):
         self.allow_paused = allow_paused
         self.max_wait = max_wait
 
-    @cached_property
-    def remote(self) -> RemoteDagRuns:
-        from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
-
-        hook = MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        return hook.get_remote_dag_runs(self.environment_name, transport=self.transport, logger=self.log)
-
     def _remote_run_id(self, context: Context) -> str:
         if self.run_id:
             return str(self.run_id)
@@ -158,13 +151,11 @@ class MwaaTriggerRemoteDagRunOperator(BaseOperator):
             return _result(run)
         if self.deferrable:
             self.defer(
-                trigger=MwaaRemoteDagRunTrigger(
-                    environment_name=self.environment_name,
+                trigger=MwaaRemoteDagRunTrigger.for_task(
+                    self,
                     dag_id=self.remote_dag_id,
                     run_id=run.run_id,
                     poll_interval=self.poll_interval,
-                    aws_conn_id=self.aws_conn_id,
-                    region_name=self.region_name,
                     transport=self.remote.transport,
                 ),
                 method_name="execute_complete",

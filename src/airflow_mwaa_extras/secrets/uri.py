@@ -285,13 +285,8 @@ def parse_secret(conn_id: str, secret: str) -> list[ConnectionParts]:
         results.append(
             ConnectionParts(
                 conn_id=conn_id,
-                conn_type=conn.conn_type,
-                host=conn.host,
-                login=conn.login,
-                password=conn.password,
-                schema=conn.schema,
-                port=conn.port,
                 extra=extra,
+                **{name: getattr(conn, name) for name in JSON_KEYS if name != "extra"},
             )
         )
     return results

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf as airflow_conf
 
 from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.hooks.remote_environment_task import RemoteEnvironmentTask
 from airflow_mwaa_extras.mwaa.dag_run_polling import check_event, check_remote
 from airflow_mwaa_extras.triggers.remote_dag_run import MwaaRemoteDagRunTrigger
 from airflow_mwaa_extras.version_compat import BaseSensorOperator
 
 if TYPE_CHECKING:
-    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
     from airflow_mwaa_extras.version_compat import Context
 
 __all__ = ["MwaaRemoteDagRunSensor"]
 
 
-class MwaaRemoteDagRunSensor(BaseSensorOperator):
+class MwaaRemoteDagRunSensor(RemoteEnvironmentTask, BaseSensorOperator):
     """Succeed when a remote DAG run (or ``remote_task_id`` in it) succeeds; fail when it fails.
 
     :param environment_name: the remote MWAA environment (templated)
@@ -64,13 +63,6 @@ class MwaaRemoteDagRunSensor(BaseSensorOperator):
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
 
-    @cached_property
-    def remote(self) -> RemoteDagRuns:
-        from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
-
-        hook = MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        return hook.get_remote_dag_runs(self.environment_name, transport=self.transport, logger=self.log)
-
     def _validate(self) -> None:
         if not self.environment_name or not self.remote_dag_id or not self.run_id:
             raise UsageError("environment_name, remote_dag_id and run_id are required")
@@ -83,14 +75,12 @@ class MwaaRemoteDagRunSensor(BaseSensorOperator):
         if self.poke(context):
             return None
         self.defer(
-            trigger=MwaaRemoteDagRunTrigger(
-                environment_name=self.environment_name,
+            trigger=MwaaRemoteDagRunTrigger.for_task(
+                self,
                 dag_id=self.remote_dag_id,
                 run_id=self.run_id,
                 task_id=self.remote_task_id,
                 poll_interval=self.poke_interval,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
                 transport=self.remote.transport,
             ),
             method_name="execute_complete",

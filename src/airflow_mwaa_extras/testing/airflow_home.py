@@ -12,7 +12,6 @@ or put it into ``os.environ`` before ``import airflow`` in the current process.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -24,8 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_mwaa_extras.deploy._local_run import (
+    exclusive_lock,  # the one flock helper (that script runs alone)
+)
 from airflow_mwaa_extras.deploy.airflow_home_config import airflow_home_env
 from airflow_mwaa_extras.exceptions import MwaaExtrasError
+from airflow_mwaa_extras.processes import run_captured
 
 
 class AirflowHomeError(MwaaExtrasError):
@@ -75,13 +78,8 @@ class AirflowHome:
         extra_env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run the real ``airflow`` CLI of this interpreter in this home."""
-        proc = subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.full_env(extra_env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        proc = run_captured(
+            [sys.executable, "-m", "airflow", *args], timeout=timeout, env=self.full_env(extra_env)
         )
         if check and proc.returncode != 0:
             raise AirflowHomeError(
@@ -165,20 +163,10 @@ def _cache_dir() -> Path:
     return folder
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _sqlite_from_template(home: AirflowHome) -> None:
     target = home.path / "airflow.db"
     template = _cache_dir() / f"metadb-sqlite-airflow-{installed_airflow_version()}.db"
-    with _file_lock(template.with_suffix(".lock")):
+    with exclusive_lock(template.with_suffix(".lock")):
         if not template.exists():
             home.airflow("db", "migrate")
             tmp = template.with_suffix(".tmp")

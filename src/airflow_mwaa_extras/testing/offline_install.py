@@ -18,6 +18,7 @@ from pathlib import Path
 from airflow_mwaa_extras.deploy import mwaa_data, requirements
 from airflow_mwaa_extras.deploy.local_env import BASE_CONSTRAINTS as _CONSTRAINTS
 from airflow_mwaa_extras.deploy.local_env import mwaa_base_environment
+from airflow_mwaa_extras.processes import run_captured
 
 __all__ = ["OfflineInstall", "freeze", "install_offline", "mwaa_base_environment"]
 
@@ -73,6 +74,6 @@ def install_offline(
     if not requirements.MWAA_CONSTRAINT_PATTERN.search(requirements_txt.read_text(encoding="utf-8")):
         for name in _CONSTRAINTS:
             cmd += ["-c", str(mwaa_data.constraints_file(airflow_version, name))]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
+    proc = run_captured(cmd, timeout=900, env=env)
     after = freeze(python)
     return OfflineInstall(proc.returncode, proc.stdout + proc.stderr, after - before, before - after)

@@ -13,17 +13,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from airflow_mwaa_extras.hooks.remote_environment_task import RemoteEnvironmentTask
 from airflow_mwaa_extras.mwaa.dag_run_polling import check_remote
 from airflow_mwaa_extras.mwaa.errors import MwaaError
 from airflow_mwaa_extras.version_compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
-    from airflow_mwaa_extras.mwaa.dag_runs import RemoteDagRuns
+    pass
 
 __all__ = ["MwaaRemoteDagRunTrigger"]
 
 
-class MwaaRemoteDagRunTrigger(BaseTrigger):
+class MwaaRemoteDagRunTrigger(RemoteEnvironmentTask, BaseTrigger):
     """Poll a remote DAG run until it (or ``task_id``) finishes.
 
     :param environment_name: the remote MWAA environment
@@ -75,15 +76,32 @@ class MwaaRemoteDagRunTrigger(BaseTrigger):
             },
         )
 
-    def _remote_dag_runs(self) -> RemoteDagRuns:
-        from airflow_mwaa_extras.hooks.mwaa_environment import MwaaEnvironmentHook
-
-        hook = MwaaEnvironmentHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        return hook.get_remote_dag_runs(self.environment_name, transport=self.transport, logger=self.log)
+    @classmethod
+    def for_task(
+        cls,
+        task: RemoteEnvironmentTask,
+        *,
+        dag_id: str,
+        run_id: str,
+        task_id: str | None = None,
+        poll_interval: float,
+        transport: str,
+    ) -> MwaaRemoteDagRunTrigger:
+        """A trigger that reaches the environment the way ``task`` does, over ``transport``."""
+        return cls(
+            environment_name=task.environment_name,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            poll_interval=poll_interval,
+            aws_conn_id=task.aws_conn_id,
+            region_name=task.region_name,
+            transport=transport,
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            runs = await asyncio.to_thread(self._remote_dag_runs)
+            runs = await asyncio.to_thread(getattr, self, "remote")  # builds boto3 clients: off the loop
             while True:
                 self.polls += 1
                 event = await asyncio.to_thread(check_remote, runs, self.dag_id, self.run_id, self.task_id)

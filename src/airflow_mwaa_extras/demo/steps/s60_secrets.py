@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
+from airflow_mwaa_extras.processes import run_captured
 
 ORDER = 60
 TITLE = "Secrets Manager: migrate connections and variables, read one back masked"
@@ -28,13 +29,10 @@ VARIABLES = {"mwaa_extras_example_api_key": API_KEY, "batch_size": "500"}
 
 
 def _mwaa_extras(ctx: DemoContext, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
+    proc = run_captured(
         [sys.executable, "-m", "airflow_mwaa_extras", "secrets", *args],
-        env=ctx.home.full_env(ctx.aws.env),
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
+        env=ctx.home.full_env(ctx.aws.env),
     )
     if proc.returncode != 0:
         raise DemoStepError(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from airflow_mwaa_extras.demo.runner import DemoContext, DemoStepError
 from airflow_mwaa_extras.deploy.mwaa_data import default_airflow_version, expected_constraint_url
+from airflow_mwaa_extras.processes import run_captured
 
 ORDER = 78
 TITLE = "Local test: the sample project in MWAA's environment, then a reserved variable in startup.sh"
@@ -23,7 +24,7 @@ def _local_test(project: Path, version: str, *dag_ids: str) -> tuple[subprocess.
     started = time.monotonic()
     cmd = [sys.executable, "-m", "airflow_mwaa_extras", "local", "test", str(project)]
     cmd += ["--airflow-version", version, *dag_ids]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False)
+    proc = run_captured(cmd, timeout=1200)
     return proc, time.monotonic() - started
 
 
