@@ -9,7 +9,6 @@ Needs uv and PyPI (the uv cache makes it seconds once warm).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,26 +16,17 @@ from pathlib import Path
 import pytest
 
 from airflow_mwaa_extras.deploy import local_project, mwaa_data
+from tests.deploy.local_cli import (
+    CLI,
+    SAMPLE,
+    VERSION,
+    ctrl_c_stops_every_process,
+    descendants,
+    local_up,
+    project_copy,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "examples" / "local_project"
 PROJECTS = Path(__file__).resolve().parent / "projects"
-VERSION = mwaa_data.default_airflow_version(None)
-CLI = str(Path(sys.executable).with_name("mwaa-extras"))
-
-
-def _project(tmp_path: Path, source: Path, requirements_text: str | None = None) -> Path:
-    """A copy of ``source`` whose constraint line names this Airflow version (and the sample's
-    requirement unless ``requirements_text`` is given)."""
-    target = tmp_path / source.name
-    shutil.copytree(source, target)
-    text = requirements_text if requirements_text is not None else (SAMPLE / "requirements.txt").read_text()
-    url = mwaa_data.expected_constraint_url(VERSION)
-    lines = [
-        f'--constraint "{url}"' if line.startswith("--constraint") else line for line in text.splitlines()
-    ]
-    (target / "requirements.txt").write_text("\n".join(lines) + "\n")
-    return target
 
 
 def _local_test(project: Path, cache: Path, *dag_ids: str) -> subprocess.CompletedProcess[str]:
@@ -50,7 +40,7 @@ def test_essential_pin_is_refused_with_mwaas_reason_before_anything_is_built(
 ) -> None:
     text = (PROJECTS / "requirements_essential_pin" / "requirements.txt").read_text()
     text = text.replace("celery==5.3.6", "celery==5.3.0")  # below every version's essential pin
-    project = _project(tmp_path, PROJECTS / "requirements_essential_pin", text)
+    project = project_copy(tmp_path, PROJECTS / "requirements_essential_pin", text)
     proc = _local_test(project, local_cache)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "celery==5.3.0 would change celery==" in proc.stdout
@@ -65,7 +55,7 @@ def test_essential_pin_is_refused_with_mwaas_reason_before_anything_is_built(
 def test_sample_project_passes_and_the_second_run_reuses_the_environment(
     tmp_path: Path, local_cache: Path
 ) -> None:
-    project = _project(tmp_path, SAMPLE)
+    project = project_copy(tmp_path, SAMPLE)
     first = _local_test(project, local_cache, "local_sample")
     assert first.returncode == 0, first.stdout + first.stderr
     # the task asserts the startup script's export and the configuration option reached it
@@ -80,7 +70,7 @@ def test_sample_project_passes_and_the_second_run_reuses_the_environment(
 
 @pytest.mark.slow
 def test_a_failing_dag_run_fails(tmp_path: Path, local_cache: Path) -> None:
-    project = _project(tmp_path, SAMPLE)
+    project = project_copy(tmp_path, SAMPLE)
     script = project / "startup.sh"
     script.write_text(script.read_text().replace("'dev'", "'prod'"))
     proc = _local_test(project, local_cache, "local_sample")
@@ -108,7 +98,7 @@ def test_a_failing_dag_run_fails(tmp_path: Path, local_cache: Path) -> None:
 def test_failing_project_fails_with_mwaas_reason(
     tmp_path: Path, local_cache: Path, name: str, expected: str
 ) -> None:
-    proc = _local_test(_project(tmp_path, PROJECTS / name), local_cache)
+    proc = _local_test(project_copy(tmp_path, PROJECTS / name), local_cache)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert expected in proc.stdout
     assert "Traceback" not in proc.stderr
@@ -119,7 +109,7 @@ def test_an_install_pip_refuses_fails_with_uvs_error_and_leaves_no_cache_entry(
     tmp_path: Path, local_cache: Path
 ) -> None:
     text = '--constraint "URL"\nmwaa-extras-no-such-distribution==1.0\n'
-    proc = _local_test(_project(tmp_path, SAMPLE, text), local_cache)
+    proc = _local_test(project_copy(tmp_path, SAMPLE, text), local_cache)
     assert proc.returncode == 1
     assert "Notice that MWAA enforces a list of critical packages" in proc.stdout
     assert "mwaa-extras-no-such-distribution" in proc.stdout
@@ -171,75 +161,24 @@ def test_configuration_options_become_airflow_variables() -> None:
 # -- local up -----------------------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
 def test_local_up_serves_the_ui_and_ctrl_c_stops_every_process(
     tmp_path: Path, local_cache: Path, db: str
 ) -> None:
-    import signal
-    import socket
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    project = _project(tmp_path, SAMPLE)
-    env = {**os.environ, "MWAA_EXTRAS_LOCAL_CACHE": str(local_cache)}
-    cmd = [CLI, "local", "up", str(project), "--airflow-version", VERSION, "--port", str(port)]
+    pg: list[str] = []
     dsn = os.environ.get("MWAA_EXTRAS_TEST_PG_DSN")
     if db == "postgres":
         if not dsn:
             pytest.skip("MWAA_EXTRAS_TEST_PG_DSN is not set")
-        cmd += ["--pg-dsn", dsn]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Airflow is up: "):
-                break
-        url = lines[-1].split()[3]
-        assert url == f"http://127.0.0.1:{port}/", "".join(lines)
-        with urllib.request.urlopen(url, timeout=30) as response:
-            assert response.status == 200
-        children = _descendants(proc.pid)
+        pg = ["--pg-dsn", dsn]
+    with local_up(project_copy(tmp_path, SAMPLE), local_cache, *pg) as up:
+        children = descendants(up.proc.pid)
         assert len(children) >= 2
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=90) == 0
-        assert not [pid for pid in children if _alive(pid)]
+        ctrl_c_stops_every_process(up.proc, children)
         if db == "postgres":
-            (database,) = [line.split()[4] for line in lines if line.startswith("metadata DB: PostgreSQL")]
+            (database,) = [line.split()[4] for line in up.lines if line.startswith("metadata DB: PostgreSQL")]
             assert database not in _local_databases(dsn or ""), "the metadata DB must be dropped on exit"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_a_requirement_without_a_wheel_for_mwaas_platform_is_named(tmp_path: Path) -> None:

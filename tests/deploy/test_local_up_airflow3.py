@@ -11,9 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import signal
 import socket
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -21,21 +19,15 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.test_local import CLI, SAMPLE, VERSION, _alive, _descendants, _project
+from tests.deploy import local_cli
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        int(VERSION.split(".")[0]) < 3, reason="Airflow 3's local up (api-server, dag-processor)"
+        int(local_cli.VERSION.split(".")[0]) < 3, reason="Airflow 3's local up (api-server, dag-processor)"
     ),
 ]
 DAG_RUN_TIMEOUT = 300.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
@@ -85,24 +77,10 @@ def _listening(pids: set[int]) -> list[tuple[str, int]]:
 def test_local_up_serves_on_127_0_0_1_runs_the_projects_dag_and_ctrl_c_stops_every_process(
     tmp_path: Path, local_cache: Path
 ) -> None:
-    port = _free_port()
-    project = _project(tmp_path, SAMPLE)
-    env = {**os.environ, "MWAA_EXTRAS_LOCAL_CACHE": str(local_cache)}
-    cmd = [CLI, "local", "up", str(project), "--airflow-version", VERSION, "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Airflow is up: "):
-                break
-        assert lines, "local up printed nothing"
-        assert lines[-1].split()[3] == f"http://127.0.0.1:{port}/", "".join(lines)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
-            assert response.status == 200
-            assert b"<html" in response.read().lower()  # the UI
-        api = f"http://127.0.0.1:{port}/api/v2"
+    with local_cli.local_up(local_cli.project_copy(tmp_path, local_cli.SAMPLE), local_cache) as up:
+        port = up.port
+        assert b"<html" in up.page.lower()  # the UI
+        api = f"{up.url}api/v2"
 
         # The DAG processor parsed the project; the scheduler runs the DAG through the Task
         # Execution API on the same port. The task asserts that startup.sh's export and the
@@ -126,17 +104,11 @@ def test_local_up_serves_on_127_0_0_1_runs_the_projects_dag_and_ctrl_c_stops_eve
         assert health["scheduler"]["status"] == "healthy"
         assert health["dag_processor"]["status"] == "healthy"
 
-        tree = {proc.pid} | _descendants(proc.pid)
+        tree = {up.proc.pid} | local_cli.descendants(up.proc.pid)
         listening = _listening(tree)
         assert ("127.0.0.1", port) in listening
         assert all(ipaddress.ip_address(address).is_loopback for address, _ in listening), listening
 
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=90) == 0
-        assert not [pid for pid in tree if _alive(pid)]
+        local_cli.ctrl_c_stops_every_process(up.proc, tree)
         with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -144,10 +144,21 @@ def test_undelivered_entries_are_retried_after_the_interval_without_new_data() -
     publisher = BackgroundPublisher(sender, linger=0, retry_interval=0.2)
     publisher.submit([_entry(1)])
     assert publisher.flush(5)
-    deadline = time.monotonic() + 5
-    while publisher.sent_entries == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert publisher.wait_idle(5)  # unlike flush, it waits for the retry
     assert sender.calls == [[_entry(1)], [_entry(1)]]
+    assert (publisher.sent_entries, publisher.pending) == (1, 0)
+
+
+def test_wait_idle_waits_for_a_send_in_flight() -> None:
+    sender = Recorder()
+    sender.release.clear()
+    publisher = BackgroundPublisher(sender, linger=0)
+    assert publisher.wait_idle(0)  # nothing queued
+    publisher.submit([_entry(1)])
+    assert sender.entered.wait(10)
+    assert publisher.wait_idle(0) is False  # the send has not ended
+    sender.release.set()
+    assert publisher.wait_idle(5)
     assert publisher.sent_entries == 1
 
 

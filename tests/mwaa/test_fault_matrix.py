@@ -5,7 +5,8 @@ same context, as Lambda's retry does), ``mwaa-extras variables import``, ``mwaa-
 variables set`` and ``db clean`` through the CLI endpoint. Faults: none, 500 before the command
 ran, 502/504 after it ran, a connection reset after it ran, an answer later than the client's
 timeout. The outcome is read from the remote environment's metadata DB. The target environment
-has a broken DAG file, as real environments often do.
+is the session's one (``remote_env``, :mod:`tests.remote_envs`): it has a broken DAG file, as
+real environments often do; the runs are of its paused DAG, so they stay queued.
 
 The matrix is printed at the end of the module (``-s`` shows it) and written to
 ``$MWAA_EXTRAS_FAULT_MATRIX_OUT`` when that is set.
@@ -16,8 +17,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,14 +34,11 @@ from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import MwaaCommandMayHaveRunError
 from airflow_mwaa_extras.mwaa.rest_api import supports_invoke_rest_api
 from airflow_mwaa_extras.mwaa.supported_commands import is_airflow_3
-from airflow_mwaa_extras.testing.airflow_home import (
-    AirflowHome,
-    create_airflow_home,
-    installed_airflow_version,
-)
+from airflow_mwaa_extras.testing.airflow_home import AirflowHome, installed_airflow_version
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from airflow_mwaa_extras.testing.mwaa_standin_target import TARGET_DAG_ID, write_target_dag
+from airflow_mwaa_extras.testing.mwaa_standin_target import count_runs
 from airflow_mwaa_extras.testing.standin_faults import Fault
+from tests.remote_envs import PAUSED, RemoteEnv
 
 pytestmark = pytest.mark.slow
 
@@ -56,33 +52,17 @@ FAULTS: dict[str, Fault | None] = {
     "reset after run": Fault(reset=True),
     "late answer": Fault(delay=TIMEOUT + 2),
 }
-# Airflow parses only files that mention both "airflow" and "dag" (safe mode).
-BROKEN_DAG = (
-    "from airflow import DAG  # an unrelated DAG file that fails to import\n"
-    "import this_module_does_not_exist\n"
-)
+# The paused copy of the target: its id is short enough for InvokeRestApi's 64-character paths
+# (`/dags/{dag}/dagRuns/{run id}`, the lookup after a lost answer), and no scheduler runs its
+# runs. Every path is told to trigger it although it is paused.
+DAG_ID = PAUSED
 _MATRIX: list[dict[str, Any]] = []
 
 
-def write_broken_dag(folder: Path) -> Path:
-    path = folder / "broken_unrelated_dag.py"
-    path.write_text(BROKEN_DAG)
-    return path
-
-
 @pytest.fixture(scope="module")
-def home() -> Iterator[AirflowHome]:
-    folder = Path(tempfile.mkdtemp(prefix="mwaa-extras-faults-"))
-    home = create_airflow_home(folder / "home")
-    write_target_dag(home.dags_folder)
-    write_broken_dag(home.dags_folder)
-    home.airflow("dags", "reserialize")
-    home.airflow(
-        "dags", "unpause", TARGET_DAG_ID
-    )  # so the paused check passes (no scheduler: runs stay queued)
-    yield home
-    home.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
+def home(remote_env: RemoteEnv) -> AirflowHome:
+    """The session's remote environment's home."""
+    return remote_env.home
 
 
 @pytest.fixture(scope="module")
@@ -127,13 +107,11 @@ def _query(home: AirflowHome, sql: str, **params: Any) -> int:
 
 
 def _runs(home: AirflowHome, run_id: str) -> int:
-    return _query(
-        home, "SELECT count(*) FROM dag_run WHERE dag_id = :d AND run_id = :r", d=TARGET_DAG_ID, r=run_id
-    )
+    return _query(home, "SELECT count(*) FROM dag_run WHERE dag_id = :d AND run_id = :r", d=DAG_ID, r=run_id)
 
 
 def _all_runs(home: AirflowHome) -> int:
-    return _query(home, "SELECT count(*) FROM dag_run WHERE dag_id = :d", d=TARGET_DAG_ID)
+    return count_runs(home, DAG_ID)
 
 
 def _variables(home: AirflowHome, key: str) -> int:
@@ -149,7 +127,8 @@ def _arm(standin: MwaaStandin, fault: Fault | None, command: str) -> None:
 # --- the trigger paths: the run exists exactly once, and the caller got it ----------------
 
 
-def _operator_trigger(standin: MwaaStandin, run_id: str) -> str:
+def _run_trigger_operator(run_id: str, transport: str) -> str:
+    """The trigger operator's ``execute``, as a task runs it: "ok" when it pushed the run id."""
     from airflow_mwaa_extras.operators.remote_dag_run import MwaaTriggerRemoteDagRunOperator
     from airflow_mwaa_extras.version_compat import DAG
 
@@ -157,20 +136,37 @@ def _operator_trigger(standin: MwaaStandin, run_id: str) -> str:
         op = MwaaTriggerRemoteDagRunOperator(
             task_id="trigger",
             environment_name=ENV,
-            remote_dag_id=TARGET_DAG_ID,
+            remote_dag_id=DAG_ID,
             run_id=run_id,
-            transport="cli",
+            transport=transport,
+            allow_paused=True,
         )
-    op.remote.cli_client.timeout = TIMEOUT
+    if transport == "cli":
+        op.remote.cli_client.timeout = TIMEOUT
     pushed: dict[str, Any] = {}
     ti = SimpleNamespace(xcom_push=lambda key, value: pushed.update({key: value}))
     op.execute({"ti": ti})  # type: ignore[arg-type]
     return "ok" if run_id in pushed.values() else f"no XCom: {pushed}"
 
 
+def _operator_trigger(standin: MwaaStandin, run_id: str) -> str:
+    return _run_trigger_operator(run_id, "cli")
+
+
 def _cli_trigger(standin: MwaaStandin, run_id: str) -> str:
     code = main(
-        ["trigger", "--timeout", str(TIMEOUT), ENV, TARGET_DAG_ID, "--run-id", run_id, "--transport", "cli"]
+        [
+            "trigger",
+            "--timeout",
+            str(TIMEOUT),
+            ENV,
+            DAG_ID,
+            "--run-id",
+            run_id,
+            "--transport",
+            "cli",
+            "--allow-paused",
+        ]
     )
     return "ok" if code == 0 else f"exit {code}"
 
@@ -186,7 +182,7 @@ class _Context:
 def _lambda_trigger(standin: MwaaStandin, run_id: str) -> str:
     lambda_handler._CLIENTS.clear()
     context = _Context(run_id.removeprefix("lambda__"))
-    event = {"environment": ENV, "dag_id": TARGET_DAG_ID}
+    event = {"environment": ENV, "dag_id": DAG_ID}
     outcomes = []
     for _ in range(2):  # Lambda's retry: the same event and context
         try:
@@ -204,14 +200,23 @@ TRIGGERS: dict[str, Callable[[MwaaStandin, str], str]] = {
 }
 
 
-@pytest.mark.parametrize("fault_name", list(FAULTS))
-@pytest.mark.parametrize("path", list(TRIGGERS))
-def test_trigger_paths(standin: MwaaStandin, home: AirflowHome, path: str, fault_name: str) -> None:
-    run_id = f"lambda__{uuid.uuid4()}" if path.startswith("Lambda") else f"fm__{uuid.uuid4().hex[:12]}"
+def _check_trigger(
+    standin: MwaaStandin,
+    home: AirflowHome,
+    cell: tuple[str, str],
+    command: str,
+    run_id: str,
+    trigger: Callable[[], str],
+) -> None:
+    """``trigger`` under the fault on ``command``: the run exists exactly once, and the caller got it.
+
+    ``cell`` is the matrix row's (path, fault name).
+    """
+    path, fault_name = cell
     before = _all_runs(home)
-    _arm(standin, FAULTS[fault_name], "dags trigger")
+    _arm(standin, FAULTS[fault_name], command)
     served = len(standin.faults.served)
-    reported = TRIGGERS[path](standin, run_id)
+    reported = trigger()
     standin.faults.clear()
     assert len(standin.faults.served) - served == (FAULTS[fault_name] is not None)  # the fault did happen
     runs, total = _runs(home, run_id), _all_runs(home) - before
@@ -229,6 +234,15 @@ def test_trigger_paths(standin: MwaaStandin, home: AirflowHome, path: str, fault
     assert reported.endswith("ok"), reported
 
 
+@pytest.mark.parametrize("fault_name", list(FAULTS))
+@pytest.mark.parametrize("path", list(TRIGGERS))
+def test_trigger_paths(standin: MwaaStandin, home: AirflowHome, path: str, fault_name: str) -> None:
+    run_id = f"lambda__{uuid.uuid4()}" if path.startswith("Lambda") else f"fm__{uuid.uuid4().hex[:12]}"
+    _check_trigger(
+        standin, home, (path, fault_name), "dags trigger", run_id, lambda: TRIGGERS[path](standin, run_id)
+    )
+
+
 @pytest.mark.skipif(
     not supports_invoke_rest_api(),
     reason="this botocore has no InvokeRestApi (MWAA 2.10.3 ships botocore 1.35.36)",
@@ -238,38 +252,11 @@ def test_operator_trigger_over_invoke_rest_api(
     standin: MwaaStandin, home: AirflowHome, fault_name: str
 ) -> None:
     # "late answer" is left out: botocore waits 60 s for MWAA's API before it gives up.
-    from airflow_mwaa_extras.operators.remote_dag_run import MwaaTriggerRemoteDagRunOperator
-    from airflow_mwaa_extras.version_compat import DAG
-
     run_id = f"fmr__{uuid.uuid4().hex[:12]}"
-    before = _all_runs(home)
-    _arm(standin, FAULTS[fault_name], "InvokeRestApi POST")
-    served = len(standin.faults.served)
-    with DAG("fault_matrix_rest", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
-        op = MwaaTriggerRemoteDagRunOperator(
-            task_id="trigger",
-            environment_name=ENV,
-            remote_dag_id=TARGET_DAG_ID,
-            run_id=run_id,
-            transport="rest_api",
-        )
-    pushed: dict[str, Any] = {}
-    op.execute({"ti": SimpleNamespace(xcom_push=lambda key, value: pushed.update({key: value}))})  # type: ignore[arg-type]
-    standin.faults.clear()
-    assert len(standin.faults.served) - served == (FAULTS[fault_name] is not None)
-    runs, total = _runs(home, run_id), _all_runs(home) - before
-    _MATRIX.append(
-        {
-            "path": "operator trigger (InvokeRestApi)",
-            "fault": fault_name,
-            "reported": "ok" if run_id in pushed.values() else "no XCom",
-            "after": f"{runs} run",
-            "duplicates": max(0, total - 1),
-            "lost": int(runs == 0),
-        }
+    cell = ("operator trigger (InvokeRestApi)", fault_name)
+    _check_trigger(
+        standin, home, cell, "InvokeRestApi POST", run_id, lambda: _run_trigger_operator(run_id, "rest_api")
     )
-    assert (runs, total) == (1, 1)
-    assert run_id in pushed.values()
 
 
 # --- the other mutating paths: a lost answer is reported, and a re-run completes ---------
@@ -366,4 +353,4 @@ def test_a_broken_unrelated_dag_does_not_fail_dags_list(standin: MwaaStandin) ->
         assert "Error: Failed to load all files" in result.stderr
         assert stderr_looks_failed(result.stderr.replace("Error: Failed to load all files", "Error:"))
     assert not result.failed
-    assert TARGET_DAG_ID in result.stdout
+    assert DAG_ID in result.stdout

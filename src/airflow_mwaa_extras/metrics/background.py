@@ -118,11 +118,22 @@ class BackgroundPublisher:
                 self._lock.wait(remaining)
         return True
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until nothing is queued or being sent, retries included.
+
+        False on timeout. Unlike :meth:`flush`, this also waits for undelivered entries' retry.
+        """
+        if os.getpid() != self._pid:
+            return True
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._pending and not self._in_flight, timeout)
+
     def discard(self) -> int:
         """Drop every queued entry (counted as dropped); return how many."""
         with self._lock:
             dropped, self._pending = len(self._pending), []
             self.dropped_entries += dropped
+            self._lock.notify_all()  # wakes wait_idle()
             return dropped
 
     @property
