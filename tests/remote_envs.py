@@ -15,6 +15,7 @@ pytest plugin before the session's AIRFLOW_HOME is set: nothing here imports Air
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import tempfile
@@ -26,6 +27,10 @@ import pytest
 
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome, create_airflow_home
 from airflow_mwaa_extras.testing.mwaa_standin_target import run_conf
+
+#: why the InvokeRestApi tests skip: MWAA 2.9.2 and 2.10.3 (and their test environments here) ship
+#: a botocore without the operation
+NO_INVOKE_REST_API = f"botocore {importlib.metadata.version('botocore')} has no InvokeRestApi"
 
 if TYPE_CHECKING:
     from airflow_mwaa_extras.testing.local_rest_api import LocalRestApi

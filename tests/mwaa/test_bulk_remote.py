@@ -24,13 +24,11 @@ from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
 from airflow_mwaa_extras.testing.mwaa_standin_target import run_counts, stored_variables
 from airflow_mwaa_extras.testing.standin_faults import Fault
-from tests.remote_envs import PAUSED, RemoteEnv
+from tests.remote_envs import NO_INVOKE_REST_API, PAUSED, RemoteEnv
 
 ENV = "remote"
 HAS_REST = supports_invoke_rest_api()
-needs_rest = pytest.mark.skipif(
-    not HAS_REST, reason="this botocore has no InvokeRestApi (MWAA 2.10.3 ships botocore 1.35.36)"
-)
+needs_rest = pytest.mark.skipif(not HAS_REST, reason=NO_INVOKE_REST_API)
 TRANSPORTS = [pytest.param("rest_api", marks=needs_rest), pytest.param("cli", marks=pytest.mark.slow)]
 
 

@@ -34,7 +34,7 @@ from airflow_mwaa_extras.mwaa.web_server_urls import login_path
 from airflow_mwaa_extras.testing import standin_commands
 from airflow_mwaa_extras.testing.airflow_home import AirflowHome
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
-from tests.remote_envs import TARGET, RemoteEnv
+from tests.remote_envs import NO_INVOKE_REST_API, TARGET, RemoteEnv
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "airflow_mwaa_extras" / "data" / "mwaa"
 SHIPPED = sorted(path.name for path in DATA.iterdir() if path.is_dir())
@@ -100,7 +100,7 @@ def test_login_url_per_version(tmp_path: Path, version: str, path: str) -> None:
 
 needs_rest = pytest.mark.skipif(
     not supports_invoke_rest_api(),
-    reason="this botocore has no InvokeRestApi (MWAA 2.10.3 ships botocore 1.35.36)",
+    reason=NO_INVOKE_REST_API,
 )
 
 

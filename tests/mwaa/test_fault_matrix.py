@@ -38,7 +38,7 @@ from airflow_mwaa_extras.testing.airflow_home import AirflowHome, installed_airf
 from airflow_mwaa_extras.testing.mwaa_standin import MwaaStandin, start_mwaa_standin
 from airflow_mwaa_extras.testing.mwaa_standin_target import count_runs
 from airflow_mwaa_extras.testing.standin_faults import Fault
-from tests.remote_envs import PAUSED, RemoteEnv
+from tests.remote_envs import NO_INVOKE_REST_API, PAUSED, RemoteEnv
 
 pytestmark = pytest.mark.slow
 
@@ -245,7 +245,7 @@ def test_trigger_paths(standin: MwaaStandin, home: AirflowHome, path: str, fault
 
 @pytest.mark.skipif(
     not supports_invoke_rest_api(),
-    reason="this botocore has no InvokeRestApi (MWAA 2.10.3 ships botocore 1.35.36)",
+    reason=NO_INVOKE_REST_API,
 )
 @pytest.mark.parametrize("fault_name", [name for name in FAULTS if name != "late answer"])
 def test_operator_trigger_over_invoke_rest_api(

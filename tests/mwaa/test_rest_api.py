@@ -26,6 +26,7 @@ from airflow_mwaa_extras.mwaa.rest_api import (
     describe_response,
     supports_invoke_rest_api,
 )
+from tests.remote_envs import NO_INVOKE_REST_API
 
 
 def _mwaa_client() -> Any:
@@ -41,9 +42,7 @@ def _mwaa_client() -> Any:
 
 
 HAS_OPERATION = supports_invoke_rest_api(_mwaa_client())
-needs_operation = pytest.mark.skipif(
-    not HAS_OPERATION, reason="this botocore has no InvokeRestApi (MWAA 2.10.3 ships botocore 1.35.36)"
-)
+needs_operation = pytest.mark.skipif(not HAS_OPERATION, reason=NO_INVOKE_REST_API)
 
 
 @pytest.fixture

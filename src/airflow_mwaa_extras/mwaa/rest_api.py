@@ -12,7 +12,7 @@ MWAA's limits, enforced or handled here:
   This loop is the only retry layer: botocore's retries are off (``total_max_attempts=1``), so
   a POST is never resent underneath after it may have run; a POST whose answer was lost (read
   timeout, 5xx) raises :class:`~airflow_mwaa_extras.mwaa.errors.MwaaCommandMayHaveRunError`;
-- the operation exists only in newer botocore (MWAA 2.10.3 ships botocore 1.35.36 without it):
+- the operation exists only in newer botocore (MWAA 2.9.2 and 2.10.3 ship a botocore without it):
   :func:`supports_invoke_rest_api` tells, :class:`RestApiUnavailableError` says so;
 - ``AccessDeniedException`` (no ``airflow:InvokeRestApi`` grant on any Airflow role) raises
   :class:`RestApiAccessDeniedError`, and an Airflow 403 (the granted role, e.g. ``Viewer``, may
