@@ -12,7 +12,13 @@ from airflow_mwaa_extras import __version__
 
 _PKG = "airflow_mwaa_extras"
 _MWAA = "Amazon Managed Workflows for Apache Airflow (MWAA)"
-_HOOKS = ("mwaa_environment", "remote_environment_task", "cloudwatch_metrics", "metadata_db", "secrets_manager")
+_HOOKS = (
+    "mwaa_environment",
+    "remote_environment_task",
+    "cloudwatch_metrics",
+    "metadata_db",
+    "secrets_manager",
+)
 _OPERATORS = ("remote_dag_run", "metadata_export", "metadata_cleanup", "worker_metrics")
 
 
