@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from airflow_mwaa_extras.exceptions import UsageError
+from airflow_mwaa_extras.mwaa.boto_client import EnvironmentApiClient
+from airflow_mwaa_extras.mwaa.client import MwaaEnvironmentClient
 from airflow_mwaa_extras.mwaa.errors import (
     MwaaCommandMayHaveRunError,
     MwaaEnvironmentNotFoundError,
@@ -92,6 +95,25 @@ def test_invalid_paths_and_methods_are_refused_locally(path: str, method: str, m
     rest = MwaaRestApiClient("env-b", mwaa_client=_mwaa_client())
     with pytest.raises(RestApiPathError):
         rest.invoke(method, path)
+
+
+@pytest.mark.parametrize("client_class", [MwaaRestApiClient, MwaaEnvironmentClient])
+def test_no_region_anywhere_is_one_line_for_both_clients(
+    client_class: type[EnvironmentApiClient], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL_MWAA", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    client = client_class("env-b")
+    assert repr(client) == f"{client_class.__name__}('env-b')"
+    with pytest.raises(UsageError, match="^no AWS region configured: pass --region"):
+        _ = client.mwaa_client
+
+
+def test_an_environment_name_is_needed() -> None:
+    for client_class in (MwaaRestApiClient, MwaaEnvironmentClient):
+        with pytest.raises(UsageError, match="an MWAA environment name is needed"):
+            client_class("")
 
 
 def test_a_64_character_path_is_accepted() -> None:
