@@ -104,6 +104,7 @@ def test_no_region_anywhere_is_one_line_for_both_clients(
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL_MWAA", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no region from an instance either
     client = client_class("env-b")
     assert repr(client) == f"{client_class.__name__}('env-b')"
     with pytest.raises(UsageError, match="^no AWS region configured: pass --region"):
