@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_mwaa_extras.hooks.remote_environment_task import RemoteEnvironmentTask
 from airflow_mwaa_extras.mwaa.dag_run_polling import check_remote
 from airflow_mwaa_extras.mwaa.errors import MwaaError
 from airflow_mwaa_extras.version_compat import BaseTrigger, TriggerEvent
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["MwaaRemoteDagRunTrigger"]
 
